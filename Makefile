@@ -1,0 +1,42 @@
+# Nightshift: `make run` runs the system on devhost, `make test` runs every suite.
+# Both set up everything they need on a fresh machine from the repo's own files.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PACKAGES := contracts libs/eventkit $(wildcard libs/devhost) $(wildcard services/*/pyproject.toml)
+PYPROJECTS := $(wildcard contracts/pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml)
+TEST_PATHS := contracts/tests libs/eventkit/tests $(wildcard libs/devhost/tests) $(wildcard services/*/tests) tests
+
+.PHONY: setup test lint bench run clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: constraints.txt $(PYPROJECTS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -c constraints.txt \
+		$(foreach p,$(patsubst %/pyproject.toml,%,$(PYPROJECTS)),-e ./$(p)) \
+		pytest pytest-timeout ruff mypy types-PyYAML PyYAML jsonschema huey
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: setup
+	$(VENV)/bin/pytest $(TEST_PATHS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy contracts/src libs/eventkit/src
+
+bench: setup
+	$(PY) bench/run.py
+
+run: setup
+	@echo "devhost arrives with issue 3; nothing to run yet" && exit 1
+
+clean:
+	rm -rf $(VENV) node_modules .devhost
