@@ -1,0 +1,1 @@
+"""Test support shipped with eventkit: emulator fixtures and the contract test cases every adapter runs."""
