@@ -1,0 +1,248 @@
+"""SQLite EventStore: the embedded default (devhost, local runs, tests).
+
+Guarantees, on one database file shared by any number of threads and OS processes:
+
+- **Atomic, serialised appends.** An append runs in one `BEGIN IMMEDIATE` transaction: it takes
+  SQLite's single write lock, checks the stream's version, writes the tracking row and every
+  event, and commits. `UNIQUE(stream_id, version)` and the tracking table's primary key are the
+  last line of defence: a violation rolls the whole transaction back.
+- **Positions are commit order.** `position` is an `INTEGER PRIMARY KEY AUTOINCREMENT` assigned
+  inside the write transaction. SQLite admits one writer at a time, so a transaction that commits
+  later always holds higher positions than every transaction committed before it, and positions
+  are never reused. A `read_all` reader that has seen position p will never later find a new
+  event at a position <= p: the feed is a safe cursor for the outbox relay.
+- **Durability.** WAL journal. With the default `synchronous="NORMAL"` an acknowledged append
+  survives a crash of any process (kill -9); an OS crash or power loss may lose the last
+  transactions acknowledged before it, never corrupting the file or splitting an append. Pass
+  `synchronous="FULL"` to sync the WAL on every commit and survive power loss too, at the cost of
+  one fsync per append.
+- **Concurrency.** One connection per thread (per process); writers wait for the lock up to
+  `busy_timeout` seconds, then `sqlite3.OperationalError: database is locked` propagates.
+
+Use a local file system: WAL needs shared memory, so network shares (SMB/NFS) are not supported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from eventkit.store.errors import AlreadyProcessed, ConcurrencyError
+from eventkit.store.events import NewEvent, StoredEvent, Tracking
+from eventkit.store.port import (
+    EventStore,
+    check_append,
+    check_feed_args,
+    check_stream_id,
+    check_tracking,
+    dump_json,
+)
+
+_SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS events (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,  -- microseconds since the Unix epoch, UTC
+    UNIQUE (stream_id, version)
+)""",
+    """
+CREATE TABLE IF NOT EXISTS tracking (
+    consumer TEXT NOT NULL,
+    key TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    PRIMARY KEY (consumer, key)
+) WITHOUT ROWID""",
+)
+_COLUMNS = "stream_id, version, position, type, data, metadata, event_id, recorded_at"
+_INSERT_EVENT = (
+    "INSERT INTO events (stream_id, version, type, data, metadata, event_id, recorded_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_TRACKING = "INSERT INTO tracking (consumer, key, recorded_at) VALUES (?, ?, ?)"
+_VERSION = "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+Synchronous = Literal["NORMAL", "FULL"]
+
+
+class SQLiteEventStore(EventStore):
+    """Event store in one SQLite file; safe for many threads and many processes at once."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, synchronous: Synchronous = "NORMAL", busy_timeout: float = 30.0
+    ) -> None:
+        """Open (and create, with its schema, if missing) the store at `path`."""
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
+        self._path = Path(path)
+        self._synchronous = synchronous
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._closed = False
+        self._connection()  # create the schema now, so errors surface in the constructor
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        *,
+        tracking: Tracking | None = None,
+    ) -> int:
+        check_append(stream_id, expected_version, events)
+        if tracking is not None:
+            check_tracking(tracking.consumer, tracking.key)
+        now = _micros(datetime.now(UTC))
+        rows = [
+            (
+                stream_id,
+                expected_version + index,
+                event.type,
+                dump_json(event.data, "data", event),
+                dump_json(event.metadata, "metadata", event),
+                event.event_id,
+                now,
+            )
+            for index, event in enumerate(events, start=1)
+        ]
+        with self._write_transaction() as connection:
+            (actual,) = connection.execute(_VERSION, (stream_id,)).fetchone()
+            if actual != expected_version:
+                raise ConcurrencyError(stream_id, expected_version, actual)
+            if tracking is not None:
+                try:
+                    connection.execute(_INSERT_TRACKING, (tracking.consumer, tracking.key, now))
+                except sqlite3.IntegrityError:
+                    raise AlreadyProcessed(tracking.consumer, tracking.key) from None
+            try:
+                connection.executemany(_INSERT_EVENT, rows)
+            except sqlite3.IntegrityError:  # unreachable while the version check holds the lock
+                (actual,) = connection.execute(_VERSION, (stream_id,)).fetchone()
+                raise ConcurrencyError(stream_id, expected_version, actual) from None
+        return expected_version + len(rows)
+
+    def read_stream(self, stream_id: str, from_version: int = 1) -> list[StoredEvent]:
+        check_stream_id(stream_id)
+        cursor = self._connection().execute(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND version >= ? ORDER BY version",
+            (stream_id, from_version),
+        )
+        return [_event(row) for row in cursor]
+
+    def stream_version(self, stream_id: str) -> int:
+        check_stream_id(stream_id)
+        (version,) = self._connection().execute(_VERSION, (stream_id,)).fetchone()
+        return int(version)
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        check_feed_args(after_position, limit)
+        cursor = self._connection().execute(
+            f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            (after_position, limit),
+        )
+        return [_event(row) for row in cursor]
+
+    def has_processed(self, consumer: str, key: str) -> bool:
+        row = (
+            self._connection()
+            .execute("SELECT 1 FROM tracking WHERE consumer = ? AND key = ?", (consumer, key))
+            .fetchone()
+        )
+        return row is not None
+
+    def record_processed(self, consumer: str, key: str) -> None:
+        check_tracking(consumer, key)
+        with self._write_transaction() as connection:
+            try:
+                connection.execute(_INSERT_TRACKING, (consumer, key, _micros(datetime.now(UTC))))
+            except sqlite3.IntegrityError:
+                raise AlreadyProcessed(consumer, key) from None
+
+    def close(self) -> None:
+        """Close every connection this store opened (in any thread of this process)."""
+        with self._connections_lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None and self._local.pid == os.getpid() and not self._closed:
+            return connection
+        with self._connections_lock:
+            if self._closed:
+                raise RuntimeError(f"the event store at {self._path} is closed")
+            connection = _open(self._path, self._synchronous, self._busy_timeout)
+            self._connections.append(connection)
+        self._local.connection = connection
+        self._local.pid = os.getpid()
+        return connection
+
+
+def _open(path: Path, synchronous: Synchronous, busy_timeout: float) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+    if str(mode).lower() != "wal":
+        connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute(f"PRAGMA synchronous={synchronous}")
+    connection.execute("BEGIN IMMEDIATE")  # serialise schema creation between processes
+    try:
+        for statement in _SCHEMA:
+            connection.execute(statement)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        connection.close()
+        raise
+    connection.execute("COMMIT")
+    return connection
+
+
+def _micros(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _event(row: tuple[str, int, int, str, str, str, str, int]) -> StoredEvent:
+    stream_id, version, position, type_, data, metadata, event_id, recorded_at = row
+    return StoredEvent(
+        stream_id=stream_id,
+        version=version,
+        position=position,
+        type=type_,
+        data=json.loads(data),
+        metadata=json.loads(metadata),
+        event_id=event_id,
+        recorded_at=_EPOCH + timedelta(microseconds=recorded_at),
+    )
