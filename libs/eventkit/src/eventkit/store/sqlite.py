@@ -6,10 +6,11 @@ Guarantees, on one database file shared by any number of threads and OS processe
   SQLite's single write lock, checks the stream's version, writes the tracking row and every
   event, and commits. `UNIQUE(stream_id, version)` and the tracking table's primary key are the
   last line of defence: a violation rolls the whole transaction back.
-- **Positions are commit order.** `position` is an `INTEGER PRIMARY KEY AUTOINCREMENT` assigned
-  inside the write transaction. SQLite admits one writer at a time, so a transaction that commits
-  later always holds higher positions than every transaction committed before it, and positions
-  are never reused. A `read_all` reader that has seen position p will never later find a new
+- **Positions are commit order.** `position` is the table's `INTEGER PRIMARY KEY` (rowid),
+  assigned inside the write transaction as the largest position + 1; events are never deleted, so
+  positions are never reused (AUTOINCREMENT would add a table write per append for nothing).
+  SQLite admits one writer at a time, so a transaction that commits later always holds higher
+  positions than every transaction committed before it. A `read_all` reader that has seen position p will never later find a new
   event at a position <= p: the feed is a safe cursor for the outbox relay.
 - **Durability.** WAL journal. With the default `synchronous="NORMAL"` an acknowledged append
   survives a crash of any process (kill -9); an OS crash or power loss may lose the last
@@ -48,7 +49,7 @@ from eventkit.store.port import (
 _SCHEMA = (
     """
 CREATE TABLE IF NOT EXISTS events (
-    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    position INTEGER PRIMARY KEY,  -- rowid: max+1; events are never deleted, so never reused
     stream_id TEXT NOT NULL,
     version INTEGER NOT NULL,
     type TEXT NOT NULL,
