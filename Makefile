@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PACKAGES := contracts libs/eventkit $(wildcard libs/devhost) $(wildcard services/*/pyproject.toml)
 PYPROJECTS := $(wildcard contracts/pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml)
-TEST_PATHS := contracts/tests libs/eventkit/tests $(wildcard libs/devhost/tests) $(wildcard services/*/tests) tests
+TEST_PATHS := contracts/tests libs/eventkit/tests $(wildcard libs/devhost/tests) $(wildcard services/*/tests) tests bench
 
 .PHONY: setup test lint bench run clean
 

@@ -10,8 +10,9 @@ Guarantees, on one database file shared by any number of threads and OS processe
   assigned inside the write transaction as the largest position + 1; events are never deleted, so
   positions are never reused (AUTOINCREMENT would add a table write per append for nothing).
   SQLite admits one writer at a time, so a transaction that commits later always holds higher
-  positions than every transaction committed before it. A `read_all` reader that has seen position p will never later find a new
-  event at a position <= p: the feed is a safe cursor for the outbox relay.
+  positions than every transaction committed before it. A `read_all` reader that has seen
+  position p will never later find a new event at a position <= p: the feed is a safe cursor
+  for the outbox relay.
 - **Durability.** WAL journal. With the default `synchronous="NORMAL"` an acknowledged append
   survives a crash of any process (kill -9); an OS crash or power loss may lose the last
   transactions acknowledged before it, never corrupting the file or splitting an append. Pass

@@ -1,0 +1,89 @@
+"""`make bench`: Nightshift's throughput figures, each beside its peers measured in this run.
+
+Prints one table per section with the figure, the ratio to raw SQLite inserts and the ratio to
+Huey's SqliteHuey doing the same work, and the targets from the issues. Figures vary with the
+machine's load; compare ratios, not absolutes. `--quick` runs smaller sizes (a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bus_bench
+import peers
+import store_bench
+
+
+def best_of(runs: int, measure: Callable[[Path], float]) -> float:
+    """The best of `runs` measurements, each in a fresh temp folder (less noise than one run)."""
+    best = 0.0
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="nightshift-bench-") as folder:
+            best = max(best, measure(Path(folder)))
+    return best
+
+
+def row(name: str, value: float, unit: str, raw: float | None, huey: float | None, target: str) -> None:
+    raw_ratio = f"{value / raw:6.2f}x" if raw else "     -"
+    huey_ratio = f"{value / huey:6.2f}x" if huey else "     -"
+    print(f"  {name:<44} {value:>12,.0f} {unit:<10} {raw_ratio:>9} {huey_ratio:>9}   {target}")
+
+
+def header(title: str) -> None:
+    print(f"\n{title}")
+    print(f"  {'measure':<44} {'figure':>12} {'':<10} {'vs raw':>9} {'vs huey':>9}   target")
+
+
+def store_section(scale: int, runs: int) -> None:
+    events = store_bench.payloads(50_000 // scale)
+    singles = events[: 5_000 // scale]
+    header("EventStore (SQLite adapter): appends")
+    single = best_of(runs, lambda d: store_bench.store_appends(d / "s.db", singles, batch=1))
+    raw1 = best_of(runs, lambda d: peers.raw_sqlite_inserts(d / "r.db", singles, batch=1))
+    huey1 = best_of(runs, lambda d: peers.huey_enqueue(d / "h.db", singles))
+    row("single-event appends", single, "events/s", raw1, huey1, "")
+    batched = best_of(runs, lambda d: store_bench.store_appends(d / "s.db", events, batch=100))
+    raw100 = best_of(runs, lambda d: peers.raw_sqlite_inserts(d / "r.db", events, batch=100))
+    hueyn = best_of(runs, lambda d: peers.huey_enqueue(d / "h.db", events[: 5_000 // scale]))
+    row("batched appends (100 events per append)", batched, "events/s", raw100, hueyn, ">= 0.50x raw")
+    print(f"  (raw SQLite inserts: {raw1:,.0f} rows/s one per transaction, {raw100:,.0f} rows/s 100 per")
+    print(f"   transaction; Huey enqueue: {huey1:,.0f} items/s)")
+
+
+def bus_section(scale: int, runs: int) -> None:
+    count = 40_000 // scale
+    payloads = store_bench.payloads(count)
+    header(f"Embedded Service Bus: send -> receive -> complete, {count:,} messages")
+    raw = best_of(runs, lambda d: peers.raw_sqlite_inserts(d / "r.db", payloads, batch=100))
+    for consumers in (1, 4):
+        ours = best_of(runs, lambda d, c=consumers: bus_bench.servicebus_round_trip(d, payloads, c))
+        huey = best_of(
+            runs, lambda d, c=consumers: peers.huey_round_trip(d / "h.db", payloads[: count // 4], c)
+        )
+        row(f"queue, {consumers} consumer(s)", ours, "msgs/s", raw, huey, ">= 10,000/s and >= 5x huey")
+    print(f"  (raw SQLite inserts, 100 per transaction: {raw:,.0f} rows/s)")
+    header(f"Embedded Event Hubs: send -> read -> checkpoint, {count * 5:,} events")
+    events = store_bench.payloads(count * 5)
+    eh = best_of(runs, lambda d: bus_bench.eventhubs_round_trip(d, events))
+    raw_eh = best_of(runs, lambda d: peers.raw_sqlite_inserts(d / "r.db", events, batch=500))
+    row("hub of 4 partitions, batches of 500", eh, "events/s", raw_eh, None, "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run each")
+    args = parser.parse_args()
+    scale, runs = (10, 1) if args.quick else (1, 3)
+    print(f"Nightshift benchmarks (best of {runs} runs; ratios are against peers measured in this run)")
+    store_section(scale, runs)
+    bus_section(scale, runs)
+
+
+if __name__ == "__main__":
+    main()
