@@ -5,7 +5,6 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-PACKAGES := contracts libs/eventkit $(wildcard libs/devhost) $(wildcard services/*/pyproject.toml)
 PYPROJECTS := $(wildcard contracts/pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml)
 TEST_PATHS := contracts/tests libs/eventkit/tests $(wildcard libs/devhost/tests) $(wildcard services/*/tests) tests bench
 
@@ -30,13 +29,16 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy contracts/src libs/eventkit/src
+	$(VENV)/bin/mypy contracts/src libs/eventkit/src libs/devhost/src
 
 bench: setup
 	$(PY) bench/run.py
 
+# Until the services exist, `make run` runs devhost's example app; state stays in .devhost/.
+RUN_APPS ?= $(or $(wildcard services/*/function_app.py),libs/devhost/examples/hello/function_app.py)
+
 run: setup
-	@echo "devhost arrives with issue 3; nothing to run yet" && exit 1
+	$(VENV)/bin/devhost run --state .devhost $(patsubst %/function_app.py,%,$(RUN_APPS))
 
 clean:
 	rm -rf $(VENV) node_modules .devhost

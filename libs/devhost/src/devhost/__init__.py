@@ -1,0 +1,1 @@
+"""devhost: the local Functions host for Nightshift function apps."""

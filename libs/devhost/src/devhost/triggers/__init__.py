@@ -1,0 +1,1 @@
+"""Trigger plugins, registered by binding type (``timerTrigger``, later ``serviceBusTrigger``...)."""

@@ -1,0 +1,105 @@
+"""One app's worker process: ``python -m devhost.worker --app DIR --port N --state DIR ...``.
+
+Started by the supervisor (one per app, like one container each). It reports to the supervisor
+over a pipe (``--control-fd``), one JSON object per line: ``indexed`` (the function listing),
+``failed`` (stage ``load`` with the traceback, or ``start``), ``ready``. SIGTERM or SIGINT stops it
+gracefully: no new work, in-flight invocations finish (bounded by ``--drain-timeout``).
+
+Exit codes: 0 stopped, 3 the app failed to load (the supervisor does not restart it), 4 the app
+failed to start (e.g. port in use; restarted with backoff).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import IO, Any
+
+from devhost.apphost import AppHost
+from devhost.errors import AppLoadError, DevhostError
+from devhost.logs import configure_logging, level_from_azure
+
+EXIT_LOAD_FAILED = 3
+EXIT_START_FAILED = 4
+
+log = logging.getLogger("devhost.worker")
+
+
+class _Control:
+    def __init__(self, fd: int | None) -> None:
+        self._stream: IO[str] | None = os.fdopen(fd, "w", buffering=1) if fd is not None else None
+
+    def send(self, event: str, **fields: Any) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.write(json.dumps({"event": event, **fields}) + "\n")
+            self._stream.flush()
+        except OSError:
+            self._stream = None
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m devhost.worker")
+    parser.add_argument("--app", required=True, type=Path)
+    parser.add_argument("--name")
+    parser.add_argument("--port", required=True, type=int)
+    parser.add_argument("--state", required=True, type=Path)
+    parser.add_argument("--no-auth", action="store_true")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    parser.add_argument("--control-fd", type=int)
+    parser.add_argument("--drain-timeout", type=float, default=30.0)
+    return parser.parse_args(argv)
+
+
+async def _serve(host: AppHost, control: _Control, drain_timeout: float) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await host.start(drain_timeout=drain_timeout)
+    except OSError as error:
+        log.error("App %s failed to start: %s", host.app_name, error)
+        control.send("failed", stage="start", error=str(error), traceback=traceback.format_exc())
+        return EXIT_START_FAILED
+    control.send("ready", port=host.port, pid=os.getpid(), functions=[s.to_json() for s in host.statuses])
+    log.info("Host started (%s)", host.base_url)
+    await stop.wait()
+    log.info("Stopping %s: draining in-flight invocations (up to %.0fs)", host.app_name, drain_timeout)
+    drained = await host.stop(drain_timeout)
+    log.info("Stopped %s%s", host.app_name, "" if drained else " (some invocations did not finish)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one app until SIGTERM/SIGINT; returns the process exit code."""
+    args = _parse(argv)
+    name = args.name or args.app.resolve().name
+    configure_logging(name, args.log_format)
+    control = _Control(args.control_fd)
+    host = AppHost(args.app, args.state, args.port, app_name=name, no_auth=args.no_auth)
+    try:
+        statuses = host.load()
+    except AppLoadError as error:
+        log.error("App %s failed to load: %s", name, error, extra={"traceback": error.traceback_text})
+        control.send("failed", stage="load", error=str(error), traceback=error.traceback_text)
+        return EXIT_LOAD_FAILED
+    except DevhostError as error:
+        log.error("App %s failed to load: %s", name, error)
+        control.send("failed", stage="load", error=str(error), traceback=traceback.format_exc())
+        return EXIT_LOAD_FAILED
+    logging.getLogger().setLevel(level_from_azure(host.host_config.log_level("default")))
+    control.send("indexed", functions=[status.to_json() for status in statuses])
+    return asyncio.run(_serve(host, control, args.drain_timeout))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
