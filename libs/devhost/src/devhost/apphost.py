@@ -25,6 +25,7 @@ from devhost.http.server import AppHttpServer, HttpRoute
 from devhost.indexing import AppIndex, FunctionInfo, load_app
 from devhost.invoke import InvocationResult, Invoker, default_thread_count
 from devhost.settings import AppSettings, ConnectionResolver, load_app_settings, resolve_binding
+from devhost.state import STATE_DIR_VARIABLE
 from devhost.triggers.base import AppContext, Trigger, TriggerRegistry, default_registry
 
 log = logging.getLogger("devhost.host")
@@ -123,6 +124,7 @@ class AppHost:
         """
         self.settings = load_app_settings(self.app_dir)
         apply_settings_to_environment(self.settings)
+        os.environ[STATE_DIR_VARIABLE] = str(self.state_dir)  # bootstrap.py opens the same state
         self.host_config = load_host_json(self.app_dir)
         self.index = load_app(self.app_dir, self.app_name)
         for warning in self.index.warnings:

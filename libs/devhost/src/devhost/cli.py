@@ -3,6 +3,7 @@
 devhost run [--state DIR] [--port N] [--no-auth] [--log-format text|json] APP_DIR...
 devhost functions APP_DIR
 devhost invoke APP_DIR FUNCTION [--input TEXT] [--state DIR]
+and the commands of the modules in `devhost.commands` (`devhost --help` lists them all).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from devhost.apphost import AppHost
+from devhost.commands import register_all
 from devhost.errors import AppLoadError, DevhostError
 from devhost.http.keys import read_keys
 from devhost.listing import format_listing
@@ -52,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument("function")
     invoke.add_argument("--input", default="", help='the input passed as {"input": ...}')
     invoke.add_argument("--state", type=Path, default=DEFAULT_STATE)
+    register_all(commands)
     return parser
 
 
@@ -167,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "functions":
         return _functions(args)
-    return _invoke(args)
+    if args.command == "invoke":
+        return _invoke(args)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
 
 
 if __name__ == "__main__":
