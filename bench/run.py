@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bus_bench
+import devhost_bench
 import peers
 import store_bench
 
@@ -75,6 +76,19 @@ def bus_section(scale: int, runs: int) -> None:
     row("hub of 4 partitions, batches of 500", eh, "events/s", raw_eh, None, "")
 
 
+def devhost_section(scale: int, runs: int) -> None:
+    header("devhost: triggered no-op functions end to end, and start-up")
+    messages = 20_000 // scale
+    sb_one = max(devhost_bench.servicebus_triggered(messages, "one") for _ in range(runs))
+    row("Service Bus trigger, cardinality one", sb_one, "msgs/s", None, None, ">= 5,000/s")
+    sb_many = max(devhost_bench.servicebus_triggered(messages, "many") for _ in range(runs))
+    row("Service Bus trigger, cardinality many", sb_many, "msgs/s", None, None, "")
+    eh = max(devhost_bench.eventhubs_triggered(200_000 // scale, 100) for _ in range(runs))
+    row("Event Hubs batch trigger (batches of 100)", eh, "events/s", None, None, ">= 50,000/s")
+    ready = min(devhost_bench.ready_seconds(4) for _ in range(runs))
+    print(f"  {'devhost run -> 4 apps ready':<44} {ready:>12.2f} {'s':<10} {'':>9} {'':>9}   <= 3 s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, one run each")
@@ -83,6 +97,7 @@ def main() -> None:
     print(f"Nightshift benchmarks (best of {runs} runs; ratios are against peers measured in this run)")
     store_section(scale, runs)
     bus_section(scale, runs)
+    devhost_section(scale, runs)
 
 
 if __name__ == "__main__":

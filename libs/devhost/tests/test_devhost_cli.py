@@ -36,7 +36,8 @@ def test_functions_prints_every_function_with_its_trigger_and_url() -> None:
 def test_functions_reports_unsupported_triggers_and_unresolved_settings(tmp_path: Path) -> None:
     result = devhost_cli("functions", str(APPS / "counting"), env={"QUEUE": ""})
     assert result.returncode == 0, result.stderr
-    assert "queue_listener: serviceBusTrigger  WARNING: not supported by devhost yet" in result.stdout
+    assert "storage_listener: queueTrigger  WARNING: not supported by devhost yet" in result.stdout
+    assert "queue_listener: serviceBusTrigger\n" in result.stdout
     assert "tick: timerTrigger (0 */5 * * * *)" in result.stdout
 
 

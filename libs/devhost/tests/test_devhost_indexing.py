@@ -23,7 +23,7 @@ def test_get_functions_is_called_exactly_once() -> None:
 def test_each_function_carries_its_trigger_settings_bindings_and_retry() -> None:
     index = load_app(APPS / "counting")
     names = [function.name for function in index.functions]
-    assert names == ["ping", "tick", "queue_listener"]
+    assert names == ["ping", "tick", "queue_listener", "storage_listener"]
 
     ping = index.function("ping")
     assert ping is not None

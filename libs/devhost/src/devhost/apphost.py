@@ -24,6 +24,7 @@ from devhost.http.keys import AppKeys, load_or_create_keys
 from devhost.http.server import AppHttpServer, HttpRoute
 from devhost.indexing import AppIndex, FunctionInfo, load_app
 from devhost.invoke import InvocationResult, Invoker, default_thread_count
+from devhost.provisioning import provision_app
 from devhost.settings import AppSettings, ConnectionResolver, load_app_settings, resolve_binding
 from devhost.state import STATE_DIR_VARIABLE
 from devhost.triggers.base import AppContext, Trigger, TriggerRegistry, default_registry
@@ -273,6 +274,8 @@ class AppHost:
             clock=self.clock,
             logger=logging.getLogger(f"devhost.app.{self.app_name}"),
         )
+        # The entities the app binds to exist before any trigger listens or output sends.
+        await provision_app(self._context)
         server = AppHttpServer(
             self, self.routes, self.host_config.route_prefix, self.keys, self.no_auth, self._track
         )

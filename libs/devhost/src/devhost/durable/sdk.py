@@ -9,9 +9,11 @@ orchestrator function raised.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from azure.durable_functions.models.utils.df_serialization import (
@@ -20,8 +22,28 @@ from azure.durable_functions.models.utils.df_serialization import (
 from azure.durable_functions.models.utils.df_serialization import (
     df_loads as _df_loads,
 )
+from dateutil.parser import parse as _dateutil_parse  # type: ignore[import-untyped]
 
 from devhost.durable.errors import ProtocolError
+
+
+def _parse_timestamp(text: str) -> datetime:
+    """ISO 8601 as the engine writes it, parsed by the C parser; anything else by dateutil."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return cast(datetime, _dateutil_parse(text))
+
+
+# The SDK rebuilds every HistoryEvent on every replay and parses its Timestamp with dateutil's
+# generic parser, which was 75% of an episode's time (profiled: 1,000 sequential activities).
+# The engine writes RFC 3339 timestamps, which `datetime.fromisoformat` reads to the same value,
+# so devhost swaps the parser inside the SDK's history module. Nothing changes on Azure.
+setattr(  # noqa: B010 - patching a module global the SDK looks up at call time
+    importlib.import_module("azure.durable_functions.models.history.HistoryEvent"),
+    "dt_parse",
+    _parse_timestamp,
+)
 
 OrchestratorHandle = Callable[[str], str]
 """Takes the context JSON, returns the OrchestratorState JSON (the SDK's handle)."""

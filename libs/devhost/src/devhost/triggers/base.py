@@ -112,4 +112,19 @@ def default_registry() -> TriggerRegistry:
 
     registry = TriggerRegistry()
     registry.register_trigger("timerTrigger", TimerTrigger)
+    from devhost.outputs_blob import BlobOutputHandler
+    from devhost.triggers.blob import BlobTrigger
+    from devhost.triggers.cosmos import CosmosDBTrigger
+
+    registry.register_trigger("blobTrigger", BlobTrigger)
+    registry.register_output("blob", BlobOutputHandler())
+    registry.register_trigger("cosmosDBTrigger", CosmosDBTrigger)
+    from devhost.outputs_bus import EventHubOutput, ServiceBusOutput
+    from devhost.triggers.eventhubs import EventHubTrigger
+    from devhost.triggers.servicebus import ServiceBusTrigger
+
+    registry.register_trigger("serviceBusTrigger", ServiceBusTrigger)
+    registry.register_trigger("eventHubTrigger", EventHubTrigger)
+    registry.register_output("serviceBus", ServiceBusOutput())
+    registry.register_output("eventHub", EventHubOutput())
     return registry

@@ -35,3 +35,9 @@ def tick(timer: func.TimerRequest) -> None:
 @app.service_bus_topic_output(arg_name="out", topic_name="orders", connection="ServiceBusConnection")
 def listen(msg: func.ServiceBusMessage, out: func.Out[str]) -> None:
     pass
+
+
+@app.function_name("storage_listener")
+@app.queue_trigger(arg_name="msg", queue_name="work-items", connection="AzureWebJobsStorage")
+def storage_listener(msg: func.QueueMessage) -> None:
+    pass
