@@ -34,11 +34,15 @@ lint: setup
 bench: setup
 	$(PY) bench/run.py
 
-# Until the services exist, `make run` runs devhost's example app; state stays in .devhost/.
+# Until the services exist, `make run` runs devhost's example app; state stays in $(DEVHOST_STATE).
 RUN_APPS ?= $(or $(wildcard services/*/function_app.py),libs/devhost/examples/hello/function_app.py)
+DEVHOST_STATE ?= .devhost
+DEVHOST_PORT ?= 7071
 
 run: setup
-	$(VENV)/bin/devhost run --state .devhost $(patsubst %/function_app.py,%,$(RUN_APPS))
+	@echo "devhost: state in $(DEVHOST_STATE)/ (blobs under $(DEVHOST_STATE)/blobs/, keys under $(DEVHOST_STATE)/keys/)"
+	@echo "devhost: look with '.venv/bin/devhost status --state $(DEVHOST_STATE)', 'devhost tail', 'devhost dlq list'; Ctrl-C stops"
+	$(VENV)/bin/devhost run --state $(DEVHOST_STATE) --port $(DEVHOST_PORT) $(patsubst %/function_app.py,%,$(RUN_APPS))
 
 clean:
 	rm -rf $(VENV) node_modules .devhost
