@@ -32,7 +32,14 @@ def test_make_run_serves_the_example_app_and_stops_on_ctrl_c(tmp_path: Path) -> 
     port, state, log = _free_port(), tmp_path / "state", tmp_path / "make-run.log"
     with log.open("wb") as out:
         make = subprocess.Popen(
-            ["make", "--no-print-directory", "run", f"DEVHOST_STATE={state}", f"DEVHOST_PORT={port}"],
+            [
+                "make",
+                "--no-print-directory",
+                "run",
+                f"DEVHOST_STATE={state}",
+                f"DEVHOST_PORT={port}",
+                "RUN_APPS=libs/devhost/examples/hello/function_app.py",
+            ],
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
