@@ -1,0 +1,1 @@
+"""The inventory service: supplier stock feeds, stock reservations and low-stock alerts."""

@@ -1,0 +1,81 @@
+"""Blueprint: the query API (contracts/openapi/inventory.yaml). Errors are RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.functions as func
+
+from eventkit.blobs import BlobNotFound
+
+from .bootstrap import service
+from .handlers import feed_status, rejected_rows, stock_of
+
+bp = func.Blueprint()  # type: ignore[no-untyped-call]
+PROBLEM_BASE = "https://nightshift.example/problems/"
+
+
+def _json(body: Any, status: int = 200) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+
+
+def problem(status: int, kind: str, title: str, detail: str, instance: str) -> func.HttpResponse:
+    """An `application/problem+json` response (RFC 9457)."""
+    body = {
+        "type": PROBLEM_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json")
+
+
+@bp.route(route="stock/{sku}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_stock(req: func.HttpRequest) -> func.HttpResponse:
+    sku = req.route_params["sku"]
+    item = stock_of(service().inventory, sku)
+    if not item.known:
+        return problem(
+            404, "unknown-sku", "Unknown SKU", f"no stock was ever recorded for SKU {sku!r}", req.url
+        )
+    warehouses = [
+        {"warehouse": name, "on_hand": w.on_hand, "reserved": w.reserved, "available": w.available}
+        for name, w in sorted(item.warehouses.items())
+    ]
+    return _json({"sku": sku, "available": item.available, "warehouses": warehouses, "version": item.version})
+
+
+@bp.route(route="feeds/{feed_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_feed(req: func.HttpRequest) -> func.HttpResponse:
+    feed_id = req.route_params["feed_id"]
+    feed = feed_status(service().inventory, feed_id)
+    if feed.status == "new":
+        return problem(404, "unknown-feed", "Unknown feed", f"no feed has id {feed_id!r}", req.url)
+    body: dict[str, Any] = {"feed_id": feed_id, "status": feed.status}
+    if feed.received is not None:
+        body.update(
+            blob_name=feed.received.blob_name,
+            supplier_id=feed.received.supplier_id,
+            format=feed.received.format,
+        )
+    if feed.outcome is not None:
+        body.update(feed.outcome.model_dump(exclude={"blob_name", "supplier_id", "format"}))
+    return _json(body)
+
+
+@bp.route(route="feeds/{feed_id}/rejected-rows", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_rejected_rows(req: func.HttpRequest) -> func.HttpResponse:
+    feed_id = req.route_params["feed_id"]
+    inventory = service().inventory
+    feed = feed_status(inventory, feed_id)
+    if feed.status == "new":
+        return problem(404, "unknown-feed", "Unknown feed", f"no feed has id {feed_id!r}", req.url)
+    try:
+        rows = [{"line": r.line, "reason": r.reason, "row": r.row} for r in rejected_rows(inventory, feed)]
+    except BlobNotFound:
+        return problem(
+            410, "quarantine-gone", "Rejected rows removed", "the quarantine file was deleted", req.url
+        )
+    return _json({"feed_id": feed_id, "rows": rows})
