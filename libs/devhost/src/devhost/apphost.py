@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -28,6 +28,10 @@ from devhost.provisioning import provision_app
 from devhost.settings import AppSettings, ConnectionResolver, load_app_settings, resolve_binding
 from devhost.state import STATE_DIR_VARIABLE
 from devhost.triggers.base import AppContext, Trigger, TriggerRegistry, default_registry
+from devhost.triggers.durable import bind_durable_clients, uses_durable
+
+if TYPE_CHECKING:
+    from devhost.durable.host import DurableHost
 
 log = logging.getLogger("devhost.host")
 
@@ -100,6 +104,7 @@ class AppHost:
         self._background: set[asyncio.Task[Any]] = set()
         self.keys: AppKeys | None = None
         self._context: AppContext | None = None
+        self.durable: DurableHost | None = None
 
     @property
     def context(self) -> AppContext:
@@ -161,6 +166,7 @@ class AppHost:
             type(function.trigger)(trigger_type, function.trigger.direction, function.trigger.name, trigger),
             bindings,
         )
+        resolved = bind_durable_clients(resolved, self._durable_client_binding)
         for output in resolved.outputs:
             if output.type != "http" and self.registry.output_handler(output.type) is None:
                 log.warning(
@@ -193,6 +199,11 @@ class AppHost:
         self.triggers[function.name] = factory(resolved)
         detail = str(trigger.get("schedule", "")) if trigger_type == "timerTrigger" else ""
         return FunctionStatus(function.name, trigger_type, "ready", detail=detail)
+
+    def _durable_client_binding(self) -> str:
+        if self.durable is None:
+            raise RuntimeError("the durable host is not started")
+        return self.durable.client_binding()
 
     def functions_metadata(self, base_url: str) -> list[dict[str, Any]]:
         """The ``GET /admin/functions`` listing (a subset of Azure's FunctionMetadataResponse)."""
@@ -276,14 +287,26 @@ class AppHost:
         )
         # The entities the app binds to exist before any trigger listens or output sends.
         await provision_app(self._context)
+        if uses_durable(self.index.functions):
+            from devhost.durable.host import DurableHost
+
+            self.durable = DurableHost(self._context, self.port, self.keys.master_key, self.no_auth)
         server = AppHttpServer(
-            self, self.routes, self.host_config.route_prefix, self.keys, self.no_auth, self._track
+            self,
+            self.routes,
+            self.host_config.route_prefix,
+            self.keys,
+            self.no_auth,
+            self._track,
+            webhooks={"durabletask": self.durable.handle} if self.durable is not None else None,
         )
         self._runner = web.AppRunner(server.application(), shutdown_timeout=drain_timeout, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.bind, self.port)
         await site.start()
         self.state = "Initialized"
+        if self.durable is not None:
+            self.durable.start()
         for name, trigger in list(self.triggers.items()):
             try:
                 await trigger.start(self._context)
@@ -320,6 +343,8 @@ class AppHost:
                 await asyncio.wait_for(asyncio.gather(*stops, return_exceptions=True), drain_timeout)
             except TimeoutError:
                 log.warning("Triggers did not stop within %.0fs", drain_timeout)
+        if self.durable is not None:
+            await self.durable.stop()
         if self._runner is not None:
             await self._runner.cleanup()
         drained = True

@@ -204,6 +204,10 @@ class Engine:
             else:
                 time.sleep(0.01)
 
+    def wake(self) -> None:
+        """Ask the background worker to look for work now (after a change made to the hub)."""
+        self._wake.set()
+
     def start(self) -> None:
         """Start the background worker thread (idempotent)."""
         if self._thread is not None:

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -57,6 +57,10 @@ class HttpRoute:
         return f"{base}/{path}"
 
 
+WebhookHandler = Callable[[web.Request, list[str]], Awaitable[web.StreamResponse]]
+"""Serves ``/runtime/webhooks/<extension>/<segments>`` (it checks its own keys)."""
+
+
 class HostState(Protocol):
     """What the HTTP server needs from the running app host."""
 
@@ -88,6 +92,7 @@ class AppHttpServer:
         keys: AppKeys,
         no_auth: bool,
         track: Callable[[asyncio.Task[Any]], None],
+        webhooks: Mapping[str, WebhookHandler] | None = None,
     ) -> None:
         self._host = host
         self._routes = sorted(routes, key=lambda route: route.template.sort_key)
@@ -95,6 +100,7 @@ class AppHttpServer:
         self._keys = keys
         self._no_auth = no_auth
         self._track = track
+        self._webhooks = {name.lower(): handler for name, handler in (webhooks or {}).items()}
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=100 * 1024 * 1024)
@@ -115,6 +121,9 @@ class AppHttpServer:
         segments = split_path(request.path)
         if segments and segments[0].lower() == "admin":
             return await self._admin(request, segments[1:])
+        lowered = [segment.lower() for segment in segments[:3]]
+        if len(lowered) == 3 and lowered[:2] == ["runtime", "webhooks"] and lowered[2] in self._webhooks:
+            return await self._webhooks[lowered[2]](request, segments[3:])
         head = [segment.lower() for segment in segments[: len(self._prefix)]]
         if head != [part.lower() for part in self._prefix]:
             return web.Response(status=404)

@@ -127,4 +127,9 @@ def default_registry() -> TriggerRegistry:
     registry.register_trigger("eventHubTrigger", EventHubTrigger)
     registry.register_output("serviceBus", ServiceBusOutput())
     registry.register_output("eventHub", EventHubOutput())
+    from devhost.triggers.durable import DurableFunctionTrigger, EntityTrigger
+
+    registry.register_trigger("orchestrationTrigger", DurableFunctionTrigger)
+    registry.register_trigger("activityTrigger", DurableFunctionTrigger)
+    registry.register_trigger("entityTrigger", EntityTrigger)
     return registry
