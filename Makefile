@@ -16,7 +16,7 @@ $(VENV)/.installed: constraints.txt $(PYPROJECTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check -c constraints.txt \
 		$(foreach p,$(patsubst %/pyproject.toml,%,$(PYPROJECTS)),-e ./$(p)) \
-		pytest pytest-timeout ruff mypy types-PyYAML PyYAML jsonschema huey
+		pytest pytest-timeout ruff mypy types-PyYAML PyYAML jsonschema huey dbos schemathesis
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

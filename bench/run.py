@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bus_bench
 import devhost_bench
+import durable_bench
 import peers
 import store_bench
 
@@ -89,6 +90,16 @@ def devhost_section(scale: int, runs: int) -> None:
     print(f"  {'devhost run -> 4 apps ready':<44} {ready:>12.2f} {'s':<10} {'':>9} {'':>9}   <= 3 s")
 
 
+def durable_section(scale: int) -> None:
+    print("\nDurable Functions on devhost vs DBOS (SQLite system database), each in a fresh process")
+    print(f"  {'workload':<44} {'devhost':>10} {'DBOS':>10} {'ratio':>8} {'peak MB':>16}   target")
+    targets = {"sequential": ">= 500/s", "fan-out": ">= 2,000/s", "orchestrations": ">= 150/s, >= 3x DBOS"}
+    for name, ours, dbos, ours_mb, dbos_mb in durable_bench.durable_figures(scale):
+        target = next((t for key, t in targets.items() if key in name), "")
+        peaks = f"{ours_mb:.0f} / {dbos_mb:.0f}"
+        print(f"  {name:<44} {ours:>10,.0f} {dbos:>10,.0f} {ours / dbos:>7.2f}x {peaks:>16}   {target}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, one run each")
@@ -98,6 +109,7 @@ def main() -> None:
     store_section(scale, runs)
     bus_section(scale, runs)
     devhost_section(scale, runs)
+    durable_section(20 if scale > 1 else 1)
 
 
 if __name__ == "__main__":

@@ -13,5 +13,11 @@ def test_make_bench_runs_at_small_sizes_and_prints_every_section() -> None:
         [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=600, check=False
     )
     assert result.returncode == 0, result.stderr
-    for section in ("EventStore", "Embedded Service Bus", "Embedded Event Hubs", "devhost:"):
+    for section in (
+        "EventStore",
+        "Embedded Service Bus",
+        "Embedded Event Hubs",
+        "devhost:",
+        "Durable Functions",
+    ):
         assert section in result.stdout
