@@ -187,3 +187,18 @@ def test_keys_are_kept_across_restarts(start_devhost: Callable[..., DevhostProce
     second = start_devhost([APPS / "webapp"], env={"DEVHOST_TEST_OUT": str(tmp_path)})
     second.wait_running(0, "webapp")
     assert second.keys("webapp") == keys
+
+
+def test_a_non_ascii_key_is_a_wrong_key_and_a_newline_in_a_path_is_a_devhost_404(
+    start_devhost: Callable[..., DevhostProcess],
+) -> None:
+    host = start_devhost([APPS / "webapp"])
+    host.wait_running(0, "webapp")
+    assert http("GET", host.url(0, "/api/secure?code=%C3%A9t%C3%A9")).status == 401
+    missing = http("GET", host.url(0, "/api/no%0Awhere"))
+    plain_missing = http("GET", host.url(0, "/api/nowhere"))
+    assert (missing.status, missing.headers.get("Content-Type")) == (
+        plain_missing.status,
+        plain_missing.headers.get("Content-Type"),
+    )
+    assert missing.status == 404

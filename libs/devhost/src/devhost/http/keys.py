@@ -37,11 +37,16 @@ class AppKeys:
             *self.host_keys.values(),
             *self.function_keys.get(function.lower(), {}).values(),
         ]
-        return any(secrets.compare_digest(key, candidate) for candidate in candidates)
+        return any(_same_key(key, candidate) for candidate in candidates)
 
     def accepts_admin(self, key: str) -> bool:
         """Whether ``key`` is the master key (admin level)."""
-        return secrets.compare_digest(key, self.master_key)
+        return _same_key(key, self.master_key)
+
+
+def _same_key(given: str, expected: str) -> bool:
+    """Constant-time comparison that accepts any text (a non-ASCII `code=` is just a wrong key)."""
+    return secrets.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
 
 
 def keys_path(state_dir: Path, app: str) -> Path:

@@ -104,7 +104,7 @@ class AppHttpServer:
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=100 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._dispatch)  # newlines too (%0A)
         return app
 
     def _authorised(self, request: web.Request, level: str, function: str | None) -> bool:
