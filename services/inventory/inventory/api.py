@@ -1,8 +1,14 @@
-"""Blueprint: the query API (contracts/openapi/inventory.yaml). Errors are RFC 9457 problem details."""
+"""Blueprint: the query API (contracts/openapi/inventory.yaml). Errors are RFC 9457 problem details.
+
+Path parameters are checked against the rules the spec states before anything is looked up: a SKU
+that no feed could have recorded, or a string that is not a feed id, is a 400 problem, not a 404.
+A SKU may contain `/` (suppliers use it), so the stock route takes the rest of the path.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import azure.functions as func
@@ -10,10 +16,12 @@ import azure.functions as func
 from eventkit.blobs import BlobNotFound
 
 from .bootstrap import service
+from .feeds import SKU_PATTERN
 from .handlers import feed_status, rejected_rows, stock_of
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 PROBLEM_BASE = "https://nightshift.example/problems/"
+FEED_ID_PATTERN = re.compile(r"^feed-[0-9a-f]{32}$")
 
 
 def _json(body: Any, status: int = 200) -> func.HttpResponse:
@@ -32,9 +40,36 @@ def problem(status: int, kind: str, title: str, detail: str, instance: str) -> f
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json")
 
 
-@bp.route(route="stock/{sku}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def _bad_sku(sku: str, instance: str) -> func.HttpResponse | None:
+    if SKU_PATTERN.match(sku):
+        return None
+    return problem(
+        400,
+        "invalid-sku",
+        "Invalid SKU",
+        "a SKU is 1-64 letters, digits and ._/-, starting with a letter or digit",
+        instance,
+    )
+
+
+def _bad_feed_id(feed_id: str, instance: str) -> func.HttpResponse | None:
+    if FEED_ID_PATTERN.match(feed_id):
+        return None
+    return problem(
+        400,
+        "invalid-feed-id",
+        "Invalid feed id",
+        "a feed id is 'feed-' and 32 lowercase hex digits, as in feed.processed events",
+        instance,
+    )
+
+
+@bp.route(route="stock/{*sku}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def get_stock(req: func.HttpRequest) -> func.HttpResponse:
-    sku = req.route_params["sku"]
+    sku = req.route_params.get("sku") or ""
+    invalid = _bad_sku(sku, req.url)
+    if invalid is not None:
+        return invalid
     item = stock_of(service().inventory, sku)
     if not item.known:
         return problem(
@@ -50,6 +85,9 @@ def get_stock(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="feeds/{feed_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def get_feed(req: func.HttpRequest) -> func.HttpResponse:
     feed_id = req.route_params["feed_id"]
+    invalid = _bad_feed_id(feed_id, req.url)
+    if invalid is not None:
+        return invalid
     feed = feed_status(service().inventory, feed_id)
     if feed.status == "new":
         return problem(404, "unknown-feed", "Unknown feed", f"no feed has id {feed_id!r}", req.url)
@@ -68,6 +106,9 @@ def get_feed(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="feeds/{feed_id}/rejected-rows", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def get_rejected_rows(req: func.HttpRequest) -> func.HttpResponse:
     feed_id = req.route_params["feed_id"]
+    invalid = _bad_feed_id(feed_id, req.url)
+    if invalid is not None:
+        return invalid
     inventory = service().inventory
     feed = feed_status(inventory, feed_id)
     if feed.status == "new":
