@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bus_bench
 import devhost_bench
 import durable_bench
+import inventory_bench
 import peers
 import store_bench
 
@@ -100,6 +101,14 @@ def durable_section(scale: int) -> None:
         print(f"  {name:<44} {ours:>10,.0f} {dbos:>10,.0f} {ours / dbos:>7.2f}x {peaks:>16}   {target}")
 
 
+def inventory_section(quick: bool) -> None:
+    files, rows = (20, 200) if quick else (500, 2_000)
+    header(f"inventory nightly run on devhost: {files} supplier files x {rows:,} rows dropped at once")
+    rate, peak_mb = inventory_bench.nightly_run(files, rows)
+    row("rows/s, first upload to last feed.processed", rate, "rows/s", None, None, ">= 20,000/s")
+    print(f"  {'peak memory of the app worker':<44} {peak_mb:>12,.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, one run each")
@@ -110,6 +119,7 @@ def main() -> None:
     bus_section(scale, runs)
     devhost_section(scale, runs)
     durable_section(20 if scale > 1 else 1)
+    inventory_section(args.quick)
 
 
 if __name__ == "__main__":
