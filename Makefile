@@ -34,7 +34,8 @@ lint: setup
 bench: setup
 	$(PY) bench/run.py
 
-# Until the services exist, `make run` runs devhost's example app; state stays in $(DEVHOST_STATE).
+# `make run` runs every app under services/ (devhost's example app if there is none);
+# state stays in $(DEVHOST_STATE).
 RUN_APPS ?= $(or $(wildcard services/*/function_app.py),libs/devhost/examples/hello/function_app.py)
 DEVHOST_STATE ?= .devhost
 DEVHOST_PORT ?= 7071

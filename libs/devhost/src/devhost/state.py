@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,3 +85,13 @@ class StateLayout:
         path = self.cosmos_container_path(database, container)
         path.parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEventStore(path)
+
+
+def open_state_database(path: Path, schema: str) -> sqlite3.Connection:
+    """A WAL SQLite connection for host bookkeeping (blob receipts, change-feed leases), with
+    `schema` applied; one connection shared by threads, so callers serialise use with a lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute(schema)
+    return connection

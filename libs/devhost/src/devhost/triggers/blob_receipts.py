@@ -10,10 +10,11 @@ blob has a new ETag, hence no row, and is processed again.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from pathlib import Path
+
+from devhost.state import open_state_database
 
 _WHERE = "WHERE function=? AND container=? AND name=? AND etag=?"
 _SCHEMA = """
@@ -38,12 +39,9 @@ class BlobReceipts:
     """The receipts of one app; safe to use from several threads (one connection, one lock)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        self._db = open_state_database(path, _SCHEMA)
 
     def status(self, function: str, container: str, name: str, etag: str) -> tuple[str, int] | None:
         """(status, failures) of that blob version for that function, or None if never attempted."""

@@ -9,11 +9,12 @@ position (eventkit's SQLite event store position) of the last change delivered s
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from devhost.state import open_state_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leases (
@@ -47,12 +48,9 @@ class LeaseStore:
     """The leases in one lease container; safe from several threads (one connection, one lock)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        self._db = open_state_database(path, _SCHEMA)
 
     def position(self, key: LeaseKey) -> int | None:
         """The checkpointed position, or None when this lease was never created."""
