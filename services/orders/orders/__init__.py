@@ -1,0 +1,1 @@
+"""The orders service: the order API, the order saga and the order event stream."""

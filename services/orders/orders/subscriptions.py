@@ -1,0 +1,75 @@
+"""Blueprint: inventory's answers (subscription `orders` of topic `inventory`) and the outbox relay.
+
+Each trigger decodes its binding, calls one handler and maps the outcome. Inventory's answer is
+raised on the order's saga as the external event `reservation`; an answer for a saga that ended
+(a timeout won the race, or the order is not ours) is completed and logged: the saga's
+OrderCancelled already makes inventory release whatever it reserved, because inventory handles
+an order's events in order (session = order id) and releasing closes even a reservation made
+after it. A failure to reach the durable client raises, so Service Bus redelivers.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from eventkit import envelope
+
+from .blueprint import DurableBlueprint
+from .bootstrap import service
+from .integration import relay, reservation_answer
+from .saga import RESERVATION_EVENT
+
+log = logging.getLogger("orders")
+bp = DurableBlueprint()
+
+
+@bp.service_bus_topic_trigger(
+    arg_name="message",
+    connection="ServiceBusConnection",
+    topic_name="inventory",
+    subscription_name="orders",
+    is_sessions_enabled=True,
+)
+@bp.durable_client_input(client_name="client")
+async def on_inventory_event(message: func.ServiceBusMessage, client: df.DurableOrchestrationClient) -> None:
+    event = envelope.from_transport(message.get_body(), dict(message.application_properties or {}))
+    answer = reservation_answer(envelope.data_model(event))
+    if answer is None:
+        log.warning("subscription inventory/orders: ignoring event type %s", event.get_type())
+        return
+    order_id, payload = answer
+    try:
+        await client.raise_event(order_id, RESERVATION_EVENT, payload)
+    except Exception as error:  # the SDK raises a bare Exception for 404 / 410
+        text = str(error)
+        if "is gone" in text or "No instance" in text:
+            log.info("order %s: %s answer after the saga ended (%s)", order_id, payload["outcome"], text)
+            return
+        raise
+    log.info("order %s: %s raised on its saga", order_id, payload["outcome"])
+
+
+@bp.retry(
+    strategy="exponential_backoff",
+    max_retry_count="-1",
+    minimum_interval="00:00:01",
+    maximum_interval="00:01:00",
+)
+@bp.cosmos_db_trigger(
+    arg_name="documents",
+    connection="OrdersStore",
+    database_name="%ORDERS_DATABASE%",
+    container_name="%ORDERS_CONTAINER%",
+    lease_container_name="leases",
+    create_lease_container_if_not_exists=True,
+    start_from_beginning=True,
+    feed_poll_delay=200,
+    max_items_per_invocation=1000,
+)
+def relay_outbox(documents: func.DocumentList) -> None:
+    current = service()
+    sent = relay([dict(document) for document in documents], current.orders.mapper, current.publisher)
+    log.info("relayed %d event(s) from %d document(s)", sent, len(documents))
