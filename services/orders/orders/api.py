@@ -39,6 +39,7 @@ from .handlers import (
 from .requests import (
     ORDER_STATUSES,
     RequestProblem,
+    customer_id,
     decode_continuation,
     encode_continuation,
     idempotency_key,
@@ -186,16 +187,9 @@ def get_order_by_id(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="orders", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def list_customer_orders(req: func.HttpRequest) -> func.HttpResponse:
-    customer_id = req.params.get("customer_id") or ""
     status = req.params.get("status") or None
     try:
-        if not customer_id or len(customer_id) > 128 or any(c.isspace() for c in customer_id):
-            raise RequestProblem(
-                400,
-                "invalid-customer-id",
-                "Invalid customer id",
-                "customer_id is 1-128 characters without whitespace",
-            )
+        customer = customer_id(req.params.get("customer_id"))
         if status is not None and status not in ORDER_STATUSES:
             raise RequestProblem(
                 400, "invalid-status", "Invalid status", f"status is one of {', '.join(ORDER_STATUSES)}"
@@ -212,7 +206,7 @@ def list_customer_orders(req: func.HttpRequest) -> func.HttpResponse:
             )
     except RequestProblem as error:
         return _from(error, req.url)
-    items, next_seq = list_orders(service().orders, customer_id, status, after_seq, size)
+    items, next_seq = list_orders(service().orders, customer, status, after_seq, size)
     continuation = None if next_seq is None else encode_continuation(f"o:{next_seq}")
     return _json({"items": [order_view(o) for o in items], "continuation": continuation})
 

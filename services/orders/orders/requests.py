@@ -10,12 +10,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
-from contracts.common import Address, Id
+from contracts.common import Address
 
 from .domain import SKU_PATTERN, OrderLimits
 
@@ -41,6 +49,12 @@ SERVER_OWNED = frozenset(
 MAX_IDEMPOTENCY_KEY = 200
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
+# Whitespace spelled out, so Python, pydantic (Rust) and JSON Schema (ECMA-262) regexes agree: `\s`
+# means three different sets in those dialects. This is the union of Unicode White_Space and ECMA
+# `\s`; contracts/openapi/orders.yaml's `Id` pattern lists the same characters.
+_WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+CUSTOMER_ID_PATTERN = f"^[^{_WHITESPACE}]{{1,128}}$"
+_CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
 ORDER_STATUSES = ("pending", "placed", "reserved", "paid", "confirmed", "cancelled")
 
 
@@ -55,13 +69,24 @@ class RequestProblem(Exception):
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
+def _whole_number(value: Any) -> Any:
+    """JSON (and JSON Schema's `integer`) does not tell 2 from 2.0: a number with no fraction is
+    an integer, whatever its spelling. Anything else is left for the strict check to refuse."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class LineRequest(_Strict):
     sku: Annotated[str, StringConstraints(pattern=SKU_PATTERN.pattern)]
-    quantity: StrictInt
+    quantity: WholeNumber
 
 
 class ShipTo(Address):
@@ -69,13 +94,13 @@ class ShipTo(Address):
 
 
 class PlaceOrderRequest(_Strict):
-    customer_id: Id
+    customer_id: Annotated[str, StringConstraints(pattern=CUSTOMER_ID_PATTERN)]
     lines: list[LineRequest] = Field(min_length=1)
     ship_to: ShipTo
 
 
 class PriceRequest(_Strict):
-    unit_price_minor: Annotated[int, Field(ge=0, le=10**12)]
+    unit_price_minor: Annotated[WholeNumber, Field(ge=0, le=10**12)]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
@@ -179,6 +204,18 @@ def idempotency_key(header: str | None) -> str:
             f"an Idempotency-Key is 1-{MAX_IDEMPOTENCY_KEY} visible ASCII characters without spaces",
         )
     return header
+
+
+def customer_id(raw: str | None) -> str:
+    """The customer id query parameter (1-128 characters, no whitespace), or raises `RequestProblem`."""
+    if raw is None or not _CUSTOMER_ID.fullmatch(raw):
+        raise RequestProblem(
+            400,
+            "invalid-customer-id",
+            "Invalid customer id",
+            "customer_id is 1-128 characters without whitespace",
+        )
+    return raw
 
 
 def page_size(raw: str | None) -> int:

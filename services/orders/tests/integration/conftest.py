@@ -118,7 +118,10 @@ class OrdersHost:
 
     def stock(self, sku: str) -> dict[str, Any] | None:
         answer = http("GET", self.process.url(0, f"/api/stock/{sku}"), headers=self._key(INVENTORY.name))
-        return answer.json() if answer.status == 200 else None  # type: ignore[no-any-return]
+        if answer.status != 200:
+            return None
+        body: dict[str, Any] = answer.json()
+        return body
 
     def wait_available(self, sku: str, available: int) -> None:
         wait_for(
