@@ -8,7 +8,8 @@ never mixes with another's; the peak is the child's ru_maxrss as reported by ``o
 - ``many``: N orchestrations of 5 sequential no-op activities, started at once -> orchestrations/s
 
 Ours is ``devhost.durable.Engine`` in-process (the engine ``devhost run`` hosts) with its default
-settings, driving the real ``azure-functions-durable`` SDK orchestrators; DBOS is workflows +
+settings (extended sessions on: see ``devhost.durable.session``), driving the real
+``azure-functions-durable`` SDK orchestrators; DBOS is workflows +
 steps, with the fan-out done by DBOS's idiom (a workflow enqueuing child workflows on a queue and
 awaiting their handles). ``durable_figures`` is what ``bench/run.py`` calls; running this file
 prints the table (``--quick`` for a smoke run).

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from devhost.durable.clock import Clock, system_clock
+from devhost.durable.entities_dispatch import EntityDispatcher, IndexedApp, entity_functions_of
 from devhost.durable.episode import EpisodeInput, build_episode, started_event
 from devhost.durable.errors import (
     InstanceAlreadyExistsError,
@@ -37,6 +38,7 @@ from devhost.durable.errors import (
 )
 from devhost.durable.history import Event, EventType, event
 from devhost.durable.sdk import ActivityFunction, OrchestratorHandle, dumps, functions_of, loads
+from devhost.durable.session import SessionCache, SessionSettings
 from devhost.durable.status import InstanceStatus
 from devhost.durable.taskhub import ActivityWork, Message, NewInstance, TaskHub
 
@@ -53,9 +55,14 @@ class Engine:
         activity_batch: int = 1000,
         activity_lease_seconds: float = 300.0,
         poll_interval: float = 0.05,
+        sessions: SessionSettings | None = None,
     ) -> None:
         self.hub = hub if isinstance(hub, TaskHub) else TaskHub(hub)
+        self.sessions = SessionCache(sessions)
+        """Running executions kept in memory between episodes (extended sessions, see session.py)."""
         self.hub.release_all_leases()
+        self.entities = EntityDispatcher(self.hub, clock)
+        """The entity functions and their operation queue (see entities_dispatch)."""
         self._clock = clock
         self._orchestrators: dict[str, OrchestratorHandle] = {}
         self._activities: dict[str, ActivityFunction] = {}
@@ -85,9 +92,12 @@ class Engine:
 
     def register_app(self, app: Any) -> None:
         """Register every orchestrator and activity of a ``df.DFApp`` / functions app."""
+        app = IndexedApp(list(app.get_functions()))
         orchestrators, activities = functions_of(app)
         self._orchestrators.update(orchestrators)
         self._activities.update(activities)
+        for name, handle in entity_functions_of(app).items():
+            self.entities.register(name, handle)
 
     # -- client operations ---------------------------------------------------------------
     def start_new(self, name: str, instance_id: str | None = None, input: Any = None) -> str:
@@ -173,6 +183,7 @@ class Engine:
             now = self._clock()
             for instance_id in self.hub.ready_instances(now.timestamp(), limit=1000):
                 done += self._run_episode(instance_id)
+            done += self.entities.run_once()
             done += self._run_activities()
             return done
 
@@ -246,6 +257,7 @@ class Engine:
         now = self._clock()
         messages = self.hub.visible_messages(instance_id, now.timestamp())
         if row is None or row.status.is_terminal:
+            self.sessions.forget(instance_id)
             self.hub.drop_messages([m.id for m in messages])
             return 1 if messages else 0
         stale = [m for m in messages if m.execution_id not in (None, row.execution_id)]
@@ -254,12 +266,17 @@ class Engine:
             messages = [m for m in messages if m not in stale]
         if not messages:
             return len(stale)
-        history = self.hub.history(instance_id, row.execution_id)
-        write = build_episode(EpisodeInput(row, history, messages, now), self._orchestrators.get(row.name))
+        handle = self._orchestrators.get(row.name)
+        runner, history = self.sessions.begin(row, handle)
+        if history is None:
+            history = self.hub.history(instance_id, row.execution_id)
+        write = build_episode(EpisodeInput(row, history, messages, now), handle, runner)
         if write is None:
             self.hub.drop_messages([m.id for m in messages])
+            self.sessions.end(runner, None)
             return 1
         self.hub.commit_episode(write, len(history))
+        self.sessions.end(runner, write)
         self.episode_count += 1
         return 1
 

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from devhost.durable.entities import sent_request
 from devhost.durable.errors import DurableError
 from devhost.durable.history import Event, EventType, event, format_time, parse_time
-from devhost.durable.replay import CONTINUE_AS_NEW, Replay
-from devhost.durable.sdk import OrchestratorHandle, OrchestratorState, run_orchestrator
+from devhost.durable.replay import CONTINUE_AS_NEW, SIGNAL_ENTITY
+from devhost.durable.runner import UPPER_SCHEMA_VERSION as UPPER_SCHEMA_VERSION  # re-exported
+from devhost.durable.runner import EpisodeRunner, FullReplay
+from devhost.durable.sdk import OrchestratorHandle, OrchestratorState
 from devhost.durable.status import OrchestrationStatus
 from devhost.durable.taskhub import EpisodeWrite, InstanceRow, Message, NewInstance
-
-UPPER_SCHEMA_VERSION = 2
-"""Replay schema V3 (flat action list); no long-timer settings are sent, so timers are plain."""
 
 _CONTROL = {EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED}
 
@@ -56,8 +56,14 @@ def started_event(
     )
 
 
-def build_episode(job: EpisodeInput, handle: OrchestratorHandle | None) -> EpisodeWrite | None:
-    """Decide what the episode writes; None when every message was stale (nothing to run)."""
+def build_episode(
+    job: EpisodeInput, handle: OrchestratorHandle | None, runner: EpisodeRunner | None = None
+) -> EpisodeWrite | None:
+    """Decide what the episode writes; None when every message was stale (nothing to run).
+
+    ``runner`` runs the orchestrator (default: a :class:`FullReplay` of the whole history; the
+    engine passes a live session's, see :mod:`devhost.durable.session`).
+    """
     row, now = job.row, job.now
     stamp = now.timestamp()
     consumed = [m.id for m in job.messages]
@@ -100,40 +106,33 @@ def build_episode(job: EpisodeInput, handle: OrchestratorHandle | None) -> Episo
     if handle is None:
         return _fail(write, job, f"no orchestrator function named {row.name!r} is registered", now)
 
-    history = [dict(e, IsPlayed=True) for e in job.history] + new
-    context = {
-        "history": history,
-        "instanceId": row.instance_id,
-        "isReplaying": bool(job.history),
-        "parentInstanceId": row.parent_instance_id,
-        "input": row.input,
-        "upperSchemaVersion": UPPER_SCHEMA_VERSION,
-        "upperSchemaVersionNew": UPPER_SCHEMA_VERSION,
-    }
+    run = runner or FullReplay(handle)
     try:
-        state = run_orchestrator(handle, json.dumps(context))
+        state = run.orchestrate(row, job.history, new)
     except DurableError as exc:
         return _fail(write, job, str(exc), now)
     write.custom_status = None if state.custom_status is None else json.dumps(state.custom_status)
     if state.error is not None:
         return _fail(write, job, f"Orchestrator function '{row.name}' failed: {state.error}", now)
     if state.is_done:
+        if any(a.get("actionType") == SIGNAL_ENTITY for a in state.actions):
+            try:  # signals sent just before returning are sent, as the extension sends them
+                final = run.schedule(state, is_done=True)
+            except DurableError as exc:
+                return _fail(write, job, str(exc), now)
+            for item in (i for i in final if i.event["EventType"] == EventType.EVENT_SENT):
+                new.append(dict(item.event, Timestamp=format_time(now)))
+                _queue_work(write, job, new[-1], None, now)
         return _finish(write, job, state, now)
     try:
-        scheduled = Replay(row.instance_id, history, state.actions).run(is_done=False)
+        scheduled = run.schedule(state, is_done=False)
     except DurableError as exc:
         return _fail(write, job, str(exc), now)
     for item in scheduled:
         ev = dict(item.event, Timestamp=format_time(now))
         new.append(ev)
         _queue_work(write, job, ev, item.fail_reason, now)
-    cancelled = {a.get("fireAt") for a in state.actions if a.get("actionType") == 5 and a.get("isCanceled")}
-    if cancelled:
-        write.cancelled_timers = [
-            int(e["EventId"])
-            for e in history
-            if e["EventType"] == EventType.TIMER_CREATED and e.get("FireAt") in cancelled
-        ]
+    write.cancelled_timers = run.cancelled_timers(state)
     new.append(event(EventType.ORCHESTRATOR_COMPLETED, now))
     return write
 
@@ -148,6 +147,8 @@ def _queue_work(
     elif kind == EventType.TASK_SCHEDULED:
         failed = event(EventType.TASK_FAILED, now, TaskScheduledId=task_id, Reason=fail_reason, Details=None)
         write.messages.append(Message(row.instance_id, row.execution_id, failed, stamp))
+    elif kind == EventType.EVENT_SENT:
+        write.entity_requests.append(sent_request(ev, row.execution_id))
     elif kind == EventType.TIMER_CREATED:
         fire_at = parse_time(str(ev["FireAt"]))
         fired = event(EventType.TIMER_FIRED, fire_at, TimerId=task_id, FireAt=ev["FireAt"])

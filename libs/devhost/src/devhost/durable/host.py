@@ -4,7 +4,7 @@ Promises:
 
 - One task hub per app: ``<state>/apps/<app>/taskhub.db``; one engine per worker process drives
   it on a background thread (the worker is the hub's only dispatcher).
-- Orchestrators are the SDK handles the app registered (run by the engine thread, as the
+- Orchestrators and entities are the SDK handles the app registered (run by the engine thread, as the
   extension runs them). Activities go through the host's :class:`~devhost.invoke.Invoker` on the
   app's event loop, so each activity execution is logged, timed and bounded by functionTimeout
   like any invocation; a failed invocation becomes a TaskFailed event.
@@ -22,8 +22,10 @@ from typing import Any
 from aiohttp import BasicAuth, web
 
 from devhost.durable.engine import Engine
+from devhost.durable.entities_dispatch import batch_size_from
 from devhost.durable.http_api import ManagementApi
 from devhost.durable.links import ManagementLinks, load_or_create_system_key, task_hub_name
+from devhost.durable.session import SessionSettings
 from devhost.indexing import FunctionInfo
 from devhost.state import StateLayout
 from devhost.triggers.base import AppContext
@@ -51,7 +53,8 @@ class DurableHost:
             hub=task_hub_name(ctx.host.raw, ctx.app_name),
             system_key=None if no_auth else system_key,
         )
-        self.engine = Engine(app_dir / "taskhub.db")
+        self.engine = Engine(app_dir / "taskhub.db", sessions=SessionSettings.from_host_json(ctx.host.raw))
+        self.engine.entities.batch_size = batch_size_from(ctx.host.raw)
         self.api = ManagementApi(self.engine, self.links, self._authorised)
         self._loop: asyncio.AbstractEventLoop | None = None
         for function in ctx.index.functions:
@@ -62,6 +65,8 @@ class DurableHost:
                 self.engine.register_orchestrator(function.name, function.user_function)
             elif kind == "activitytrigger":
                 self.engine.register_activity(function.name, self._activity(function))
+            elif kind == "entitytrigger":
+                self.engine.entities.register(function.name, function.user_function)
 
     def client_binding(self) -> str:
         """The payload of a ``durableClient`` input binding (JSON text, as the host passes it)."""

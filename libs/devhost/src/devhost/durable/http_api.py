@@ -17,6 +17,7 @@ Routes, query parameters, status codes and bodies follow the extension's ``HttpA
   400 unknown id; 409 when restarting in place while it runs.
 - ``DELETE instances/{id}``: 200 ``{"instancesDeleted": 1}``; 404; 412 unless ended.
 - ``DELETE instances?createdTimeFrom=...``: 200 with the count; 404 when none; 400 without from.
+- ``entities/...``: see :mod:`devhost.durable.entities_http`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from devhost.durable.engine import Engine
+from devhost.durable.entities_http import EntityApi
 from devhost.durable.errors import (
     InstanceAlreadyExistsError,
     InstanceNotFoundError,
@@ -209,6 +211,7 @@ class ManagementApi:
         self._engine = engine
         self._links = links
         self._authorize = authorize
+        self._entity_api = EntityApi(engine.entities, engine.wake)
 
     async def handle(self, request: web.Request, segments: list[str]) -> web.Response:
         """Dispatch one request; ``segments`` are the path parts after ``durabletask``."""
@@ -216,6 +219,8 @@ class ManagementApi:
             return web.Response(status=401)
         method = request.method.upper()
         head = segments[0].lower() if segments else ""
+        if head == "entities":
+            return await self._entity_api.handle(request, segments[1:])
         if head == "orchestrators" and len(segments) in (2, 3) and method == "POST":
             return await self._start(request, segments[1], segments[2] if len(segments) == 3 else None)
         if head != "instances":

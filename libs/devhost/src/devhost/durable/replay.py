@@ -17,6 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from devhost.durable.entities import (
+    InvalidEntityIdError,
+    orchestration_request_id,
+    request_id_of,
+    response_failed,
+    sent_event_fields,
+)
 from devhost.durable.errors import NonDeterminismError, ProtocolError
 from devhost.durable.history import SCHEDULING_TYPES, Event, EventType, parse_time
 
@@ -27,9 +34,11 @@ CALL_SUB_ORCHESTRATOR_WITH_RETRY = 3
 CONTINUE_AS_NEW = 4
 CREATE_TIMER = 5
 WAIT_FOR_EXTERNAL_EVENT = 6
+CALL_ENTITY = 7
+SIGNAL_ENTITY = 9
 WHEN_ANY = 11
 WHEN_ALL = 12
-UNSUPPORTED = {7: "call_entity", 8: "call_http", 9: "signal_entity"}
+UNSUPPORTED = {8: "call_http"}
 
 _COMPLETIONS = {
     EventType.TASK_COMPLETED: ("TaskScheduledId", False),
@@ -67,6 +76,7 @@ class _Node:
     waiting_timer: bool = False
     started_at: datetime | None = None
     expired: bool = False
+    known_done: int = 0  # children[:known_done] are done (done never reverts): all() in O(1) amortised
 
 
 @dataclass
@@ -92,6 +102,13 @@ class _RetryPolicy:
         return timedelta(milliseconds=millis)
 
 
+def _all_done(node: _Node) -> bool:
+    children = node.children
+    while node.known_done < len(children) and children[node.known_done].done:
+        node.known_done += 1
+    return node.known_done == len(children)
+
+
 def _describe(event: Event) -> str:
     kind = EventType(event["EventType"]).name
     name = event.get("Name")
@@ -113,15 +130,29 @@ class Replay:
         self._deferred: dict[int, bool] = {}
         self._waiters: dict[str, list[_Node]] = {}
         self._buffered_events: set[str] = set()
+        self._entity_calls: dict[str, _Node] = {}
+        started = next((e for e in history if e["EventType"] == EventType.EXECUTION_STARTED), None)
+        self._execution_id = str(((started or {}).get("OrchestrationInstance") or {}).get("ExecutionId", ""))
         self._now = parse_time(history[0]["Timestamp"]) if history else datetime.min
         self._recorded: dict[int, Event] = {
-            int(e["EventId"]): e for e in history if e["EventType"] in SCHEDULING_TYPES
+            int(e["EventId"]): e
+            for e in history
+            if e["EventType"] in SCHEDULING_TYPES or e["EventType"] == EventType.EVENT_SENT
         }
+        self._last_recorded = max(self._recorded, default=-1)
         self.scheduled: list[Scheduled] = []
 
     def run(self, is_done: bool) -> list[Scheduled]:
         """Replay the whole history; returns the new work. Raises NonDeterminismError."""
-        for ev in self._history:
+        return self.resume(self._history, is_done)
+
+    def resume(self, events: list[Event], is_done: bool) -> list[Scheduled]:
+        """Replay ``events``, recorded after everything replayed so far, against the actions list
+        given at construction (which the caller may have appended to since); returns the work new
+        since the last call. A live session calls this once per episode. Raises as :meth:`run`.
+        """
+        self.scheduled = []
+        for ev in events:
             kind = ev["EventType"]
             if kind == EventType.ORCHESTRATOR_STARTED:
                 self._now = max(self._now, parse_time(ev["Timestamp"]))
@@ -131,10 +162,10 @@ class Replay:
                 key, failed = _COMPLETIONS[EventType(kind)]
                 self._complete_id(int(ev[key]), failed)
             elif kind == EventType.EVENT_RAISED:
-                self._raise(str(ev["Name"]))
+                self._raise(str(ev["Name"]), ev)
         while self._cursor < len(self._actions):  # lenient: start what the SDK yielded anyway
             self._start_top()
-        if not is_done:
+        if not is_done and self._last_recorded >= self._next_id:
             forgotten = sorted(i for i in self._recorded if i >= self._next_id)
             if forgotten:
                 first = forgotten[0]
@@ -187,10 +218,29 @@ class Replay:
             else:
                 self._waiters.setdefault(name, []).append(node)
             return node
+        if kind in (CALL_ENTITY, SIGNAL_ENTITY):
+            self._start_entity_operation(node, action)
+            return node
         if kind in (CALL_ACTIVITY, CALL_SUB_ORCHESTRATOR, CREATE_TIMER):
             self._assign(node, self._scheduling_event(action, kind))
             return node
         raise ProtocolError(f"orchestrator {self._instance_id!r} returned unknown action {action!r}")
+
+    def _start_entity_operation(self, node: _Node, action: dict[str, Any]) -> None:
+        signal = node.kind == SIGNAL_ENTITY
+        request_id = orchestration_request_id(self._instance_id, self._execution_id, self._next_id)
+        try:
+            fields = sent_event_fields(self._instance_id, action, signal, request_id)
+        except InvalidEntityIdError as exc:
+            raise ProtocolError(f"orchestrator {self._instance_id!r}: {exc}") from exc
+        self._assign(node, fields)
+        task_id = self._next_id - 1
+        self._open.pop(task_id, None)  # completed by a response named after its request id
+        if signal:
+            node.done = True
+            return
+        recorded = request_id_of(self._recorded.get(task_id) or fields)
+        self._entity_calls[recorded or request_id] = node
 
     def _attempt(self, retry: _Node) -> None:
         base = CALL_ACTIVITY if retry.kind == CALL_ACTIVITY_WITH_RETRY else CALL_SUB_ORCHESTRATOR
@@ -252,7 +302,11 @@ class Replay:
             return
         self._finish(node, failed)
 
-    def _raise(self, name: str) -> None:
+    def _raise(self, name: str, raised: Event) -> None:
+        call = self._entity_calls.pop(name, None)
+        if call is not None:  # the response to a call_entity, named after its request id
+            self._finish(call, response_failed(raised))
+            return
         waiters = self._waiters.get(name)
         if waiters:
             self._finish(waiters.pop(), False)
@@ -274,7 +328,7 @@ class Replay:
             self._finish(parent, False)
         elif child.failed:
             self._finish(parent, True)
-        elif all(c.done for c in parent.children):
+        elif _all_done(parent):
             self._finish(parent, False)
 
     def _retry_step(self, retry: _Node, child: _Node) -> None:

@@ -79,8 +79,16 @@ def run_orchestrator(handle: OrchestratorHandle, context_json: str) -> Orchestra
 
     Raises ProtocolError when the handle's answer is not OrchestratorState JSON.
     """
+    return answer_of(lambda: handle(context_json))
+
+
+def answer_of(call: Callable[[], str]) -> OrchestratorState:
+    """Run ``call`` (something that answers like the SDK's handle) and read its answer.
+
+    An orchestrator exception comes back as ``error``; raises ProtocolError on a malformed answer.
+    """
     try:
-        raw = handle(context_json)
+        raw = call()
     except Exception as exc:  # the SDK signals orchestrator failure by raising
         message = str(exc)
         if _ERROR_LABEL not in message:

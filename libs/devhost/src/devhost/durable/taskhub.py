@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devhost.durable.entities import EntityRequest, enqueue_requests
 from devhost.durable.history import Event
 from devhost.durable.status import ACTIVE_STATUSES, OrchestrationStatus
 
@@ -72,6 +73,20 @@ CREATE TABLE IF NOT EXISTS activities (
     lock_token TEXT,
     UNIQUE (instance_id, execution_id, task_id)
 );
+CREATE TABLE IF NOT EXISTS entities (
+    entity_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state TEXT,
+    last_operation_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entity_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity_id TEXT NOT NULL,
+    visible_at REAL NOT NULL,
+    request TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entity_messages_by_entity ON entity_messages (entity_id, id);
 """
 
 
@@ -150,6 +165,7 @@ class EpisodeWrite:
     cancelled_timers: list[int] = field(default_factory=list)
     ended: bool = False
     continued_as: NewInstance | None = None
+    entity_requests: list[EntityRequest] = field(default_factory=list)
 
 
 class TaskHub:
@@ -330,6 +346,7 @@ class TaskHub:
                 )
                 self._enqueue(conn, [Message(nxt.instance_id, nxt.execution_id, nxt.started, nxt.now)])
             self._enqueue(conn, write.messages)
+            enqueue_requests(conn, write.entity_requests, write.now)
             for child in write.children:
                 blocked = self._create_instance(conn, child)
                 if blocked is not None and child.parent_task_id is not None:

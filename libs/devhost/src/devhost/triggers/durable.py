@@ -2,8 +2,8 @@
 
 Orchestrator and activity functions are not driven by per-function listeners: the app's durable
 engine (:mod:`devhost.durable.host`) dispatches them from its task hub. These plugins make them
-listed as ready, refuse ``POST /admin/functions/<name>`` as Azure does for non-invocable
-triggers, and put entity functions in error (the engine has no entities yet).
+listed as ready and refuse ``POST /admin/functions/<name>`` as Azure does for non-invocable
+triggers (entities included: they are signalled).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from devhost.errors import DevhostError
 from devhost.indexing import FunctionInfo
 from devhost.triggers.base import AppContext
 
@@ -28,10 +27,6 @@ def uses_durable(functions: tuple[FunctionInfo, ...]) -> bool:
         or any(b.type.lower() == CLIENT_BINDING for b in f.bindings)
         for f in functions
     )
-
-
-class DurableTriggerError(DevhostError):
-    """A durable function cannot run under devhost (entity functions, for now)."""
 
 
 class DurableFunctionTrigger:
@@ -57,12 +52,14 @@ class DurableFunctionTrigger:
 
 
 class EntityTrigger(DurableFunctionTrigger):
-    """Puts an entity function in error at start: devhost's durable engine has no entities yet."""
+    """Lists an entity function; the durable engine runs its operations from the task hub."""
 
-    async def start(self, ctx: AppContext) -> None:
-        """Raises DurableTriggerError (the host reports the function in error)."""
-        raise DurableTriggerError(
-            f"entity function '{self.function.name}': Durable entities are not supported by devhost yet"
+    def admin_arguments(self, input_text: str) -> dict[str, Any]:
+        """Always raises ValueError: entities are signalled, never invoked directly (as on Azure)."""
+        raise ValueError(
+            "Durable entity functions do not support direct invocation. Signal an entity from a client "
+            "or orchestrator function, or POST /runtime/webhooks/durabletask/entities/"
+            f"{self.function.name}/<key>?op=<operation>"
         )
 
 
