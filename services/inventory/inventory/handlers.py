@@ -7,7 +7,6 @@ the change-feed relay publishes (ARCHITECTURE.md section 5).
 
 from __future__ import annotations
 
-import json
 import random
 import tempfile
 import time
@@ -41,6 +40,7 @@ from .quarantine import (
     quarantine_name,
     read_rejections,
 )
+from .stock_batches import FeedBatcher
 
 A = TypeVar("A", bound=Aggregate[Any])
 R = TypeVar("R")
@@ -58,6 +58,7 @@ class Inventory:
     mapper: EventMapper = field(default_factory=lambda: EventMapper(DOMAIN_EVENTS))
 
     def __post_init__(self) -> None:
+        self.batcher = FeedBatcher(self.store, self.mapper)
         self.stock = Repository(self.store, self.mapper, StockItem)
         self.feeds = Repository(self.store, self.mapper, SupplierFeed)
         self.reservations = Repository(self.store, self.mapper, OrderReservation)
@@ -151,68 +152,41 @@ def _validate_into(
         if isinstance(row, RejectedRow):
             rejections.add(row)
         else:
+            # tab-separated: the patterns rows are validated against admit no tab or newline
             valid.write(
-                json.dumps(
-                    (row.line, row.sku, row.warehouse, row.on_hand, row.unit_cost_minor, row.currency),
-                    separators=(",", ":"),
-                ).encode()
-                + b"\n"
+                f"{row.line}\t{row.sku}\t{row.warehouse}\t{row.on_hand}\t{row.unit_cost_minor}\t{row.currency}\n".encode()
             )
     valid.seek(0)
     return total
 
 
 APPLY_CHUNK_ROWS = 2_000
-"""Valid rows read per chunk: the chunk's rows are grouped by SKU and each SKU's group is applied
-with one load and one append, so memory stays bounded and the cost per row is O(1) amortised."""
+"""Valid rows read per chunk: a chunk's rows, grouped by SKU, and the feed's progress are
+appended in one `append_many` (see `stock_batches`), so memory stays bounded and the cost per row
+is O(1) amortised."""
 
 
 def _apply_rows(inventory: Inventory, feed_id: str, valid: IO[bytes]) -> int:
+    """Apply every valid row once. Rows up to the feed's recorded progress (a re-run after a
+    crash) are skipped and counted as applied, as they were applied before."""
     applied = 0
+    feed = inventory.batcher.load_feed(feed_id)
     for chunk in _chunks(valid, APPLY_CHUNK_ROWS):
-        for sku, rows in _by_sku(chunk).items():
-            _apply_group(inventory, feed_id, sku, rows)
-            applied += len(rows)  # a row skipped as already applied (a retry) counts as applied
+        feed = inventory.batcher.apply_chunk(feed, chunk, chunk[-1].line, inventory.default_reorder_point)
+        applied += len(chunk)
     return applied
 
 
 def _chunks(valid: IO[bytes], size: int) -> Iterator[list[FeedRow]]:
     chunk: list[FeedRow] = []
     for encoded in valid:
-        chunk.append(FeedRow(*json.loads(encoded)))
+        line, sku, warehouse, on_hand, cost, currency = encoded.decode().rstrip("\n").split("\t")
+        chunk.append(FeedRow(int(line), sku, warehouse, int(on_hand), int(cost), currency))
         if len(chunk) >= size:
             yield chunk
             chunk = []
     if chunk:
         yield chunk
-
-
-def _by_sku(rows: Iterable[FeedRow]) -> dict[str, list[FeedRow]]:
-    """The rows per SKU, each SKU's rows in line order (the file's order)."""
-    groups: dict[str, list[FeedRow]] = {}
-    for row in rows:
-        groups.setdefault(row.sku, []).append(row)
-    return groups
-
-
-def _apply_group(inventory: Inventory, feed_id: str, sku: str, rows: list[FeedRow]) -> None:
-    """Apply one SKU's rows of a chunk in one append. The decision may run again after a version
-    clash (another feed or an order wrote the SKU meanwhile): rows already applied are skipped by
-    the aggregate (idempotent per feed and line), so nothing is lost or applied twice."""
-
-    def count(item: StockItem) -> None:
-        for row in rows:
-            item.apply_supplier_count(
-                warehouse=row.warehouse,
-                on_hand=row.on_hand,
-                feed_id=feed_id,
-                line=row.line,
-                unit_cost_minor=row.unit_cost_minor,
-                currency=row.currency,
-                default_reorder_point=inventory.default_reorder_point,
-            )
-
-    _execute(inventory.stock, sku, count)
 
 
 def _quarantine(inventory: Inventory, blob_name: str, rejections: RejectionSpool) -> str:

@@ -38,6 +38,7 @@ from .reservation import (
     reservation_id_for,
 )
 from .stock import (
+    RECENT_FEEDS,
     ReorderPointSet,
     StockAdjusted,
     StockEvent,
@@ -53,6 +54,7 @@ from .supplier_feed import (
     FeedProcessed,
     FeedReceived,
     FeedRejected,
+    FeedRowsApplied,
     FeedStatus,
     SupplierFeed,
     feed_id_for,
@@ -67,6 +69,7 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     ReorderPointSet,
     StockRanLow,
     FeedReceived,
+    FeedRowsApplied,
     FeedProcessed,
     FeedRejected,
     ReservationConfirmed,
@@ -78,11 +81,13 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
 __all__ = [
     "DEFAULT_REORDER_POINT",
     "DOMAIN_EVENTS",
+    "RECENT_FEEDS",
     "Allocation",
     "FeedFormatName",
     "FeedProcessed",
     "FeedReceived",
     "FeedRejected",
+    "FeedRowsApplied",
     "FeedStateError",
     "FeedStatus",
     "InsufficientStock",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from eventkit.aggregate import Aggregate, DomainEvent
@@ -68,18 +68,52 @@ StockEvent = (
 )
 
 
+RECENT_FEEDS = 16
+"""Feeds per SKU and warehouse whose last applied line is remembered (see `WarehouseStock`)."""
+
+
 @dataclass
 class WarehouseStock:
-    """One warehouse's units of one SKU."""
+    """One warehouse's units of one SKU.
+
+    `feed_lines` maps each of the `RECENT_FEEDS` feeds that most recently counted this SKU here
+    to the last line it applied, oldest first: a feed re-run after a crash skips its rows even
+    when other feeds wrote the same SKU and warehouse in between (feeds apply rows in line
+    order). A feed forgotten after 16 newer feeds is guarded by its own progress record
+    (`SupplierFeed.applied_through`), committed with the rows on stores that append atomically.
+    """
 
     on_hand: int = 0
     reserved: int = 0
-    last_feed: tuple[str, int] | None = None  # (feed id, line) of the last applied supplier row
+    feed_lines: dict[str, int] = field(default_factory=dict)
     low_at: int | None = None  # the reorder point it ran low at; None while above it
 
     @property
     def available(self) -> int:
         return max(self.on_hand - self.reserved, 0)
+
+    @property
+    def last_feed(self) -> tuple[str, int] | None:
+        """(feed id, line) of the last applied supplier row, or None."""
+        if not self.feed_lines:
+            return None
+        feed_id = next(reversed(self.feed_lines))
+        return feed_id, self.feed_lines[feed_id]
+
+    def applied(self, feed_id: str, line: int) -> bool:
+        """Whether the feed's row `line` (or a later one) was applied here."""
+        last = self.feed_lines.get(feed_id)
+        return last is not None and last >= line
+
+    def note_feed_line(self, feed_id: str, line: int) -> None:
+        lines = self.feed_lines
+        lines.pop(feed_id, None)
+        lines[feed_id] = line
+        if len(lines) > RECENT_FEEDS:
+            del lines[next(iter(lines))]
+
+    def copy(self) -> WarehouseStock:
+        return WarehouseStock(self.on_hand, self.reserved, dict(self.feed_lines), self.low_at)
 
 
 class StockItem(Aggregate[DomainEvent]):
@@ -114,15 +148,14 @@ class StockItem(Aggregate[DomainEvent]):
         default_reorder_point: int = DEFAULT_REORDER_POINT,
     ) -> bool:
         """Set on hand at `warehouse` to the supplier's count. Idempotent per (feed, line): a row
-        already applied (or an earlier line of the same feed re-run) changes nothing.
+        already applied (or an earlier line of the same feed re-run) changes nothing, also when
+        other feeds counted this SKU and warehouse since (see `WarehouseStock`).
         Returns whether the row was applied now. Raises `ValueError` for a negative count."""
         if on_hand < 0:
             raise ValueError(f"SKU {self.id!r} at {warehouse!r}: on hand must be >= 0, got {on_hand}")
         stock = self.warehouses.get(warehouse)
-        if stock is not None and stock.last_feed is not None:
-            last_feed, last_line = stock.last_feed
-            if last_feed == feed_id and last_line >= line:
-                return False
+        if stock is not None and stock.applied(feed_id, line):
+            return False
         current = stock.on_hand if stock is not None else 0
         was_low = self._is_low(warehouse)
         if on_hand == current:
@@ -196,6 +229,25 @@ class StockItem(Aggregate[DomainEvent]):
     def effective_reorder_point(self, default: int) -> int:
         return self.reorder_point if self.reorder_point is not None else default
 
+    def copy(self) -> StockItem:
+        """An independent copy at the same version (pending events are not copied)."""
+        if self._pending:
+            raise ValueError(f"SKU {self.id!r}: copy a saved StockItem, not one with pending events")
+        item = StockItem(self.id)
+        item.version = self.version
+        item.warehouses = {name: stock.copy() for name, stock in self.warehouses.items()}
+        item.reservations = dict(self.reservations)
+        item.reorder_point = self.reorder_point
+        return item
+
+    def catch_up(self, events: list[DomainEvent]) -> None:
+        """Fold the stream's events after `version` (the tail since a snapshot was taken)."""
+        if self._pending:
+            raise ValueError(f"SKU {self.id!r}: cannot catch up with pending events")
+        for event in events:
+            self._apply(event)
+            self.version += 1
+
     def _is_low(self, warehouse: str) -> bool:
         stock = self.warehouses.get(warehouse)
         return stock is not None and stock.low_at is not None
@@ -212,7 +264,7 @@ class StockItem(Aggregate[DomainEvent]):
         if isinstance(event, StockAdjusted | SupplierCountConfirmed):
             stock = self.warehouses.setdefault(event.warehouse, WarehouseStock())
             stock.on_hand = event.on_hand
-            stock.last_feed = (event.feed_id, event.line)
+            stock.note_feed_line(event.feed_id, event.line)
         elif isinstance(event, StockReserved):
             for allocation in event.allocations:
                 self.warehouses.setdefault(

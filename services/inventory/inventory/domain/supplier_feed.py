@@ -30,6 +30,16 @@ class FeedReceived(DomainEvent):
     format: FeedFormatName
 
 
+class FeedRowsApplied(DomainEvent):
+    """The feed's valid rows up to `through_line` are applied (internal: not published).
+
+    Appended in the same atomic `append_many` as the stock events of those rows, so a re-run
+    after a crash resumes after `through_line` and never applies a row twice."""
+
+    EVENT_TYPE: ClassVar[str] = "inventory.FeedRowsApplied"
+    through_line: int
+
+
 class FeedProcessed(DomainEvent):
     EVENT_TYPE: ClassVar[str] = "inventory.FeedProcessed"
     blob_name: str
@@ -59,6 +69,7 @@ class SupplierFeed(Aggregate[DomainEvent]):
         self.status: FeedStatus = "new"
         self.received: FeedReceived | None = None
         self.outcome: FeedProcessed | FeedRejected | None = None
+        self.applied_through = 0  # every valid row up to this line is applied
 
     @property
     def finished(self) -> bool:
@@ -68,6 +79,14 @@ class SupplierFeed(Aggregate[DomainEvent]):
         """Record the feed's arrival; idempotent."""
         if self.status == "new":
             self._record(FeedReceived(blob_name=blob_name, supplier_id=supplier_id, etag=etag, format=format))
+
+    def record_progress(self, through_line: int) -> None:
+        """Record that the rows up to `through_line` are applied; a line at or before the
+        recorded one changes nothing. Raises `FeedStateError` unless the feed is received."""
+        if self.status != "received":
+            raise FeedStateError(f"feed {self.id!r} is {self.status}: it cannot apply rows")
+        if through_line > self.applied_through:
+            self._record(FeedRowsApplied(through_line=through_line))
 
     def complete(
         self, *, rows_total: int, rows_applied: int, rows_rejected: int, quarantine_location: str | None
@@ -104,6 +123,8 @@ class SupplierFeed(Aggregate[DomainEvent]):
     def _apply(self, event: DomainEvent) -> None:
         if isinstance(event, FeedReceived):
             self.status, self.received = "received", event
+        elif isinstance(event, FeedRowsApplied):
+            self.applied_through = max(self.applied_through, event.through_line)
         elif isinstance(event, FeedProcessed):
             self.status, self.outcome = "processed", event
         elif isinstance(event, FeedRejected):

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from inventory.domain import (
     DOMAIN_EVENTS,
+    RECENT_FEEDS,
     InsufficientStock,
     OrderReservation,
     ReservedLine,
@@ -149,3 +150,42 @@ def test_an_order_released_before_it_was_reserved_cannot_be_reserved_later() -> 
     assert order.release("order-cancelled") == ()
     assert not order.confirm((ReservedLine(sku="S", warehouse="DE-BER1", quantity=1),))
     assert order.view.status == "released"
+
+
+def test_a_feed_row_is_not_applied_again_after_another_feed_counted_the_same_warehouse() -> None:
+    item = stocked({"DE-BER1": 7})  # feed-a line 1
+    item.apply_supplier_count(warehouse="DE-BER1", on_hand=12, feed_id="feed-b", line=1)
+
+    assert not item.apply_supplier_count(warehouse="DE-BER1", on_hand=7, feed_id="feed-a", line=1)
+    assert item.warehouses["DE-BER1"].on_hand == 12
+
+
+def test_a_warehouse_remembers_the_lines_of_its_most_recent_feeds_only() -> None:
+    item = stocked({"DE-BER1": 7})  # feed-a line 1
+    for n in range(RECENT_FEEDS):
+        item.apply_supplier_count(warehouse="DE-BER1", on_hand=20 + n, feed_id=f"feed-{n}", line=1)
+
+    lines = item.warehouses["DE-BER1"].feed_lines
+    assert len(lines) == RECENT_FEEDS and "feed-a" not in lines
+    assert item.warehouses["DE-BER1"].last_feed == (f"feed-{RECENT_FEEDS - 1}", 1)
+
+
+def test_a_stock_item_caught_up_from_a_copy_equals_one_replayed_from_the_start() -> None:
+    mapper = EventMapper(DOMAIN_EVENTS)
+    store = InMemoryEventStore()
+    stock = Repository(store, mapper, StockItem)
+    sku = new_id("SKU")
+    stock.execute(
+        sku, lambda i: i.apply_supplier_count(warehouse="DE-BER1", on_hand=30, feed_id="f1", line=1)
+    )
+    snapshot = stock.load(sku).copy()
+    stock.execute(sku, lambda i: i.reserve("order-1", 25, default_reorder_point=10))
+    stock.execute(sku, lambda i: i.apply_supplier_count(warehouse="FR-PAR1", on_hand=3, feed_id="f2", line=4))
+
+    caught_up = snapshot.copy()
+    caught_up.catch_up([mapper.to_domain(e) for e in store.read_stream(f"stock-{sku}", snapshot.version + 1)])
+
+    replayed = stock.load(sku)
+    assert caught_up.version == replayed.version
+    assert caught_up.warehouses == replayed.warehouses and caught_up.reservations == replayed.reservations
+    assert snapshot.warehouses["DE-BER1"].reserved == 0  # the copy it came from is untouched

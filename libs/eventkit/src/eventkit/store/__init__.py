@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from eventkit.store.errors import AlreadyProcessed, ConcurrencyError, EventStoreError, InvalidAppend
-from eventkit.store.events import JsonObject, NewEvent, StoredEvent, Tracking
+from eventkit.store.errors import (
+    AlreadyProcessed,
+    BatchConcurrencyError,
+    ConcurrencyError,
+    EventStoreError,
+    InvalidAppend,
+)
+from eventkit.store.events import JsonObject, NewEvent, StoredEvent, StreamAppend, Tracking
 from eventkit.store.memory import InMemoryEventStore
 from eventkit.store.port import EventStore
 from eventkit.store.sqlite import SQLiteEventStore
@@ -19,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AlreadyProcessed",
+    "BatchConcurrencyError",
     "ConcurrencyError",
     "CosmosEventStore",
     "EventStore",
@@ -31,6 +38,7 @@ __all__ = [
     "NewEvent",
     "SQLiteEventStore",
     "StoredEvent",
+    "StreamAppend",
     "Tracking",
 ]
 

@@ -24,6 +24,13 @@ Layout of the container (partition key path `/streamId`):
   continuation per range), as production does. `read_all` costs a scan of the feed up to
   `after_position + limit`: it is for replays, tools and devhost-sized data, not a hot path.
   Events from `read_stream` carry `position=0` (unknown outside the feed).
+- **Multi-stream appends are not atomic.** Cosmos DB has no transaction across logical
+  partitions, and every stream is its own partition. `append_many` first checks every stream's
+  version (nothing is written if one differs), then creates one append document per stream, in
+  the order given. If another writer takes one of the streams *between that check and its
+  create*, the streams before it stay written: `BatchConcurrencyError.written` names them. A
+  caller must therefore make each stream's decision idempotent on its own (as a retried
+  `append` would need to be), never rely on the batch being all-or-nothing.
 - Items are never updated or deleted; do not set a TTL on the container (positions would shift).
 - An append is one document, so all its events together must stay under Cosmos' 2 MB item limit.
 
@@ -47,12 +54,13 @@ from azure.cosmos.exceptions import (
     CosmosResourceNotFoundError,
 )
 
-from eventkit.store.errors import AlreadyProcessed, ConcurrencyError, EventStoreError
-from eventkit.store.events import NewEvent, StoredEvent, Tracking
+from eventkit.store.errors import AlreadyProcessed, BatchConcurrencyError, ConcurrencyError, EventStoreError
+from eventkit.store.events import NewEvent, StoredEvent, StreamAppend, Tracking
 from eventkit.store.port import (
     RESERVED_PREFIX,
     EventStore,
     check_append,
+    check_append_many,
     check_feed_args,
     check_stream_id,
     check_tracking,
@@ -166,6 +174,35 @@ class CosmosEventStore(EventStore):
                     raise AlreadyProcessed(tracking.consumer, tracking.key) from None
                 raise ConcurrencyError(stream_id, expected_version, self.stream_version(stream_id)) from None
         return expected_version + len(events)
+
+    def append_many(self, appends: Sequence[StreamAppend]) -> list[int]:
+        """NOT atomic across streams (see the module docstring): every version is checked first
+        (a clash found then writes nothing), then each stream's events are created as one
+        document, in order. Raises `BatchConcurrencyError` whose `written` names the streams
+        already committed when a concurrent writer won a stream during the batch."""
+        check_append_many(appends)
+        for part in appends:
+            for event in part.events:
+                dump_json(event.data, "data", event)
+                dump_json(event.metadata, "metadata", event)
+        conflicts = []
+        for part in appends:
+            actual = self.stream_version(part.stream_id)
+            if actual != part.expected_version:
+                conflicts.append(ConcurrencyError(part.stream_id, part.expected_version, actual))
+        if conflicts:
+            raise BatchConcurrencyError(conflicts)
+        written: list[str] = []
+        for part in appends:
+            document = _append_document(part.stream_id, part.expected_version, part.events)
+            try:
+                self._container.create_item(document)
+            except CosmosResourceExistsError:
+                actual = self.stream_version(part.stream_id)
+                clash = ConcurrencyError(part.stream_id, part.expected_version, actual)
+                raise BatchConcurrencyError([clash], written) from None
+            written.append(part.stream_id)
+        return [part.expected_version + len(part.events) for part in appends]
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[StoredEvent]:
         check_stream_id(stream_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class EventStoreError(Exception):
     """Base class of the errors an event store raises on purpose."""
@@ -24,6 +26,43 @@ class ConcurrencyError(EventStoreError):
 
     def __reduce__(self) -> tuple[type[ConcurrencyError], tuple[str, int, int]]:
         return (ConcurrencyError, (self.stream_id, self.expected, self.actual))
+
+
+class BatchConcurrencyError(ConcurrencyError):
+    """Streams of an `append_many` were not at the versions the writer expected.
+
+    `conflicts` names every clashing stream found (one `ConcurrencyError` each, the first also
+    being this error's own `stream_id`/`expected`/`actual`). `written` lists the streams whose
+    appends were committed anyway: always empty on adapters whose `append_many` is atomic
+    (SQLite, in-memory); on Cosmos DB, which commits one stream at a time, the appends before a
+    clash that arose *during* the batch stay written. Reload the clashing (and written) streams,
+    decide again and retry.
+    """
+
+    def __init__(self, conflicts: Sequence[ConcurrencyError], written: Sequence[str] = ()) -> None:
+        if not conflicts:
+            raise ValueError("a BatchConcurrencyError needs at least one conflict")
+        first = conflicts[0]
+        super().__init__(first.stream_id, first.expected, first.actual)
+        self.conflicts = tuple(conflicts)
+        self.written = tuple(written)
+        clashes = "; ".join(
+            f"{c.stream_id!r} is at version {c.actual}, not {c.expected}" for c in self.conflicts
+        )
+        kept = f" (already written: {', '.join(map(repr, self.written))})" if self.written else ""
+        self.args = (
+            f"{len(self.conflicts)} stream(s) of the batch clashed: {clashes}{kept}; reload and retry",
+        )
+
+    @property
+    def stream_ids(self) -> tuple[str, ...]:
+        """The clashing streams, in batch order."""
+        return tuple(c.stream_id for c in self.conflicts)
+
+    def __reduce__(  # type: ignore[override]
+        self,
+    ) -> tuple[type[BatchConcurrencyError], tuple[tuple[ConcurrencyError, ...], tuple[str, ...]]]:
+        return (BatchConcurrencyError, (self.conflicts, self.written))
 
 
 class AlreadyProcessed(EventStoreError):

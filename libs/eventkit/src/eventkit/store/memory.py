@@ -12,11 +12,12 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from eventkit.store.errors import AlreadyProcessed, ConcurrencyError
-from eventkit.store.events import NewEvent, StoredEvent, Tracking
+from eventkit.store.errors import AlreadyProcessed, BatchConcurrencyError, ConcurrencyError
+from eventkit.store.events import NewEvent, StoredEvent, StreamAppend, Tracking
 from eventkit.store.port import (
     EventStore,
     check_append,
+    check_append_many,
     check_feed_args,
     check_stream_id,
     check_tracking,
@@ -70,6 +71,43 @@ class InMemoryEventStore(EventStore):
             if tracking is not None:
                 self._processed.add((tracking.consumer, tracking.key))
             return expected_version + len(stored)
+
+    def append_many(self, appends: Sequence[StreamAppend]) -> list[int]:
+        """Atomic under the store's lock: every stream's events, or `BatchConcurrencyError` naming
+        each clashing stream and nothing written."""
+        check_append_many(appends)
+        encoded = [
+            [(e, dump_json(e.data, "data", e), dump_json(e.metadata, "metadata", e)) for e in part.events]
+            for part in appends
+        ]
+        with self._lock:
+            conflicts = [
+                ConcurrencyError(
+                    part.stream_id, part.expected_version, len(self._streams.get(part.stream_id, []))
+                )
+                for part in appends
+                if len(self._streams.get(part.stream_id, [])) != part.expected_version
+            ]
+            if conflicts:
+                raise BatchConcurrencyError(conflicts)
+            now = datetime.now(UTC)
+            for part, events in zip(appends, encoded, strict=True):
+                stored = [
+                    StoredEvent(
+                        stream_id=part.stream_id,
+                        version=part.expected_version + index,
+                        position=len(self._feed) + index,
+                        type=event.type,
+                        data=json.loads(data),
+                        metadata=json.loads(metadata),
+                        event_id=event.event_id,
+                        recorded_at=now,
+                    )
+                    for index, (event, data, metadata) in enumerate(events, start=1)
+                ]
+                self._streams[part.stream_id] = self._streams.get(part.stream_id, []) + stored
+                self._feed.extend(stored)
+            return [part.expected_version + len(part.events) for part in appends]
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[StoredEvent]:
         check_stream_id(stream_id)

@@ -8,6 +8,12 @@ Promises every adapter keeps (the contract suite in `eventkit.testing.store_cont
   nothing. It succeeds only if the stream is at `expected_version` (0 = the stream does not exist
   yet); otherwise it raises `ConcurrencyError` and writes nothing. Two writers that expected the
   same version can never both succeed.
+- **Multi-stream append.** `append_many` appends to several streams at once, each at its own
+  expected version. On SQLite and in memory it is all-or-nothing like `append` (one transaction):
+  if any stream is not at its expected version, `BatchConcurrencyError` names every clashing
+  stream and nothing is written. On Cosmos DB (no cross-partition transaction) it is checked up
+  front and then written stream by stream: see `CosmosEventStore.append_many` for what a race
+  can leave written.
 - **Acknowledged means durable.** Once `append` has returned, its events are readable by every
   later `read_stream`/`read_all` of any process using the same store, and survive a crash of the
   writing process. (Power-loss durability is adapter-specific: see each adapter.)
@@ -27,12 +33,12 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
 from eventkit.store.errors import InvalidAppend
-from eventkit.store.events import NewEvent, StoredEvent, Tracking
+from eventkit.store.events import NewEvent, StoredEvent, StreamAppend, Tracking
 
 RESERVED_PREFIX = "$"
 
@@ -58,8 +64,25 @@ class EventStore(ABC):
         """
 
     @abstractmethod
+    def append_many(self, appends: Sequence[StreamAppend]) -> list[int]:
+        """Append to every stream of `appends` (each stream at most once); return each new
+        version, in the order given. Events reach the feed in the order given.
+
+        Raises `BatchConcurrencyError` naming every stream that was not at its expected version
+        (adapters document whether anything else was written: SQLite and in-memory write
+        nothing), `InvalidAppend` for an empty batch, a stream named twice, or any part that
+        `append` would refuse (nothing is written then).
+        """
+
+    @abstractmethod
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[StoredEvent]:
         """The stream's events with version >= `from_version`, in version order ([] if none)."""
+
+    def read_streams(self, from_versions: Mapping[str, int]) -> dict[str, list[StoredEvent]]:
+        """For each stream id given, its events with version >= the given version, in version
+        order ([] if none); one call instead of one `read_stream` per stream. Adapters may read
+        the streams in one query (SQLite does); no consistency across streams is promised."""
+        return {stream_id: self.read_stream(stream_id, start) for stream_id, start in from_versions.items()}
 
     @abstractmethod
     def stream_version(self, stream_id: str) -> int:
@@ -113,6 +136,21 @@ def check_append(stream_id: str, expected_version: int, events: Sequence[NewEven
             raise InvalidAppend(f"append takes NewEvent values, got {type(event).__name__}")
         if not event.type:
             raise InvalidAppend(f"event {event.event_id} has an empty type")
+
+
+def check_append_many(appends: Sequence[StreamAppend]) -> None:
+    """Validate an `append_many` batch as `check_append` does each part; raise `InvalidAppend`
+    for an empty batch, a part that is not a `StreamAppend`, or a stream named twice."""
+    if not appends:
+        raise InvalidAppend("append_many needs at least one StreamAppend")
+    seen: set[str] = set()
+    for part in appends:
+        if not isinstance(part, StreamAppend):
+            raise InvalidAppend(f"append_many takes StreamAppend values, got {type(part).__name__}")
+        check_append(part.stream_id, part.expected_version, part.events)
+        if part.stream_id in seen:
+            raise InvalidAppend(f"stream {part.stream_id!r} appears twice in one append_many")
+        seen.add(part.stream_id)
 
 
 def check_tracking(consumer: str, key: str) -> None:

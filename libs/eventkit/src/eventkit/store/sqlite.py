@@ -6,6 +6,8 @@ Guarantees, on one database file shared by any number of threads and OS processe
   SQLite's single write lock, checks the stream's version, writes the tracking row and every
   event, and commits. `UNIQUE(stream_id, version)` and the tracking table's primary key are the
   last line of defence: a violation rolls the whole transaction back.
+- **Multi-stream appends** (`append_many`) are one such transaction too: every stream's version
+  is checked under the write lock, and either every stream's events are written or none.
 - **Positions are commit order.** `position` is the table's `INTEGER PRIMARY KEY` (rowid),
   assigned inside the write transaction as the largest position + 1; events are never deleted, so
   positions are never reused (AUTOINCREMENT would add a table write per append for nothing).
@@ -30,17 +32,18 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from eventkit.store.errors import AlreadyProcessed, ConcurrencyError
-from eventkit.store.events import NewEvent, StoredEvent, Tracking
+from eventkit.store.errors import AlreadyProcessed, BatchConcurrencyError, ConcurrencyError
+from eventkit.store.events import NewEvent, StoredEvent, StreamAppend, Tracking
 from eventkit.store.port import (
     EventStore,
     check_append,
+    check_append_many,
     check_feed_args,
     check_stream_id,
     check_tracking,
@@ -73,6 +76,8 @@ _INSERT_EVENT = (
     "INSERT INTO events (stream_id, version, type, data, metadata, event_id, recorded_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+_VERSIONS_PER_QUERY = 500
+_COLUMNS_OF_E = ", ".join(f"e.{column}" for column in _COLUMNS.split(", "))
 _INSERT_TRACKING = "INSERT INTO tracking (consumer, key, recorded_at) VALUES (?, ?, ?)"
 _VERSION = "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -115,18 +120,7 @@ class SQLiteEventStore(EventStore):
         if tracking is not None:
             check_tracking(tracking.consumer, tracking.key)
         now = _micros(datetime.now(UTC))
-        rows = [
-            (
-                stream_id,
-                expected_version + index,
-                event.type,
-                dump_json(event.data, "data", event),
-                dump_json(event.metadata, "metadata", event),
-                event.event_id,
-                now,
-            )
-            for index, event in enumerate(events, start=1)
-        ]
+        rows = _rows(stream_id, expected_version, events, now)
         with self._write_transaction() as connection:
             (actual,) = connection.execute(_VERSION, (stream_id,)).fetchone()
             if actual != expected_version:
@@ -143,13 +137,58 @@ class SQLiteEventStore(EventStore):
                 raise ConcurrencyError(stream_id, expected_version, actual) from None
         return expected_version + len(rows)
 
+    def append_many(self, appends: Sequence[StreamAppend]) -> list[int]:
+        """Atomic: one write transaction checks every stream's version and writes every event, or
+        raises `BatchConcurrencyError` (naming each clashing stream) and writes nothing.
+
+        The versions are read with one query per 500 streams, not one per stream: every call into
+        SQLite gives Python's GIL to other threads and must wait to take it back."""
+        check_append_many(appends)
+        now = _micros(datetime.now(UTC))
+        rows = [
+            row for part in appends for row in _rows(part.stream_id, part.expected_version, part.events, now)
+        ]
+        with self._write_transaction() as connection:
+            conflicts = _conflicts(connection, appends)
+            if conflicts:
+                raise BatchConcurrencyError(conflicts)
+            try:
+                connection.executemany(_INSERT_EVENT, rows)
+            except sqlite3.IntegrityError:  # unreachable while the version checks hold the lock
+                conflicts = _conflicts(connection, appends)
+                if not conflicts:
+                    raise
+                raise BatchConcurrencyError(conflicts) from None
+        return [part.expected_version + len(part.events) for part in appends]
+
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[StoredEvent]:
         check_stream_id(stream_id)
         cursor = self._connection().execute(
             f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND version >= ? ORDER BY version",
             (stream_id, from_version),
         )
-        return [_event(row) for row in cursor]
+        return _events(cursor)
+
+    def read_streams(self, from_versions: Mapping[str, int]) -> dict[str, list[StoredEvent]]:
+        """One query per 500 streams (each call into SQLite gives the GIL away and must wait to
+        take it back, which costs a busy process far more than the query)."""
+        for stream_id in from_versions:
+            check_stream_id(stream_id)
+        result: dict[str, list[StoredEvent]] = {stream_id: [] for stream_id in from_versions}
+        wanted = list(from_versions.items())
+        connection = self._connection()
+        for start in range(0, len(wanted), _VERSIONS_PER_QUERY):
+            part = wanted[start : start + _VERSIONS_PER_QUERY]
+            values = ",".join("(?, ?)" for _ in part)
+            query = (
+                f"WITH wanted(stream_id, from_version) AS (VALUES {values}) "
+                f"SELECT {_COLUMNS_OF_E} FROM wanted JOIN events AS e ON e.stream_id = wanted.stream_id "
+                "AND e.version >= wanted.from_version ORDER BY e.stream_id, e.version"
+            )
+            rows = connection.execute(query, [value for pair in part for value in pair]).fetchall()
+            for event in _events(rows):
+                result[event.stream_id].append(event)
+        return result
 
     def stream_version(self, stream_id: str) -> int:
         check_stream_id(stream_id)
@@ -162,7 +201,7 @@ class SQLiteEventStore(EventStore):
             f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
             (after_position, limit),
         )
-        return [_event(row) for row in cursor]
+        return _events(cursor)
 
     def has_processed(self, consumer: str, key: str) -> bool:
         row = (
@@ -231,20 +270,77 @@ def _open(path: Path, synchronous: Synchronous, busy_timeout: float) -> sqlite3.
     return connection
 
 
+def _rows(
+    stream_id: str, expected_version: int, events: Sequence[NewEvent], now: int
+) -> list[tuple[str, int, str, str, str, str, int]]:
+    return [
+        (
+            stream_id,
+            expected_version + index,
+            event.type,
+            dump_json(event.data, "data", event),
+            dump_json(event.metadata, "metadata", event),
+            event.event_id,
+            now,
+        )
+        for index, event in enumerate(events, start=1)
+    ]
+
+
+def _conflicts(connection: sqlite3.Connection, appends: Sequence[StreamAppend]) -> list[ConcurrencyError]:
+    actual: dict[str, int] = {}
+    for start in range(0, len(appends), _VERSIONS_PER_QUERY):
+        ids = [part.stream_id for part in appends[start : start + _VERSIONS_PER_QUERY]]
+        marks = ",".join("?" * len(ids))
+        query = f"SELECT stream_id, MAX(version) FROM events WHERE stream_id IN ({marks}) GROUP BY stream_id"
+        actual.update(connection.execute(query, ids).fetchall())
+    return [
+        ConcurrencyError(part.stream_id, part.expected_version, actual.get(part.stream_id, 0))
+        for part in appends
+        if actual.get(part.stream_id, 0) != part.expected_version
+    ]
+
+
 def _micros(moment: datetime) -> int:
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def _event(row: tuple[str, int, int, str, str, str, str, int]) -> StoredEvent:
-    stream_id, version, position, type_, data, metadata, event_id, recorded_at = row
-    return StoredEvent(
-        stream_id=stream_id,
-        version=version,
-        position=position,
-        type=type_,
-        data=json.loads(data),
-        metadata=json.loads(metadata),
-        event_id=event_id,
-        recorded_at=_EPOCH + timedelta(microseconds=recorded_at),
-    )
+_Row = tuple[str, int, int, str, str, str, str, int]
+
+
+def _events(rows: Iterable[_Row]) -> list[StoredEvent]:
+    """Decode rows. Events of one append share their commit time and usually their metadata
+    text, so each distinct metadata text is parsed once per read (every event still gets its own
+    dict: a flat one is copied, a nested one parsed again) and each commit time converted once."""
+    flat_metadata: dict[str, dict[str, Any] | None] = {}
+    times: dict[int, datetime] = {}
+    events: list[StoredEvent] = []
+    for stream_id, version, position, type_, data, metadata, event_id, recorded_at in rows:
+        flat = flat_metadata.get(metadata, _UNSEEN)
+        if flat is _UNSEEN:
+            parsed = json.loads(metadata)
+            is_flat = isinstance(parsed, dict) and all(
+                not isinstance(v, dict | list) for v in parsed.values()
+            )
+            flat = parsed if is_flat else None
+            flat_metadata[metadata] = flat
+        when = times.get(recorded_at)
+        if when is None:
+            when = times[recorded_at] = _EPOCH + timedelta(microseconds=recorded_at)
+        events.append(
+            StoredEvent(
+                stream_id=stream_id,
+                version=version,
+                position=position,
+                type=type_,
+                data=json.loads(data),
+                metadata=dict(flat) if flat is not None else json.loads(metadata),
+                event_id=event_id,
+                recorded_at=when,
+            )
+        )
+    return events
+
+
+_UNSEEN: dict[str, Any] = {}

@@ -19,17 +19,22 @@ import pytest
 
 from eventkit.store import (
     AlreadyProcessed,
+    BatchConcurrencyError,
     ConcurrencyError,
     EventStore,
     InvalidAppend,
     NewEvent,
     StoredEvent,
+    StreamAppend,
     Tracking,
 )
 from eventkit.testing.store_workers import Acknowledged, append_with_retries
 
 ATOMIC_BATCH = "atomic_batch"
 """Capability: a failed append that carried tracking leaves no tracking record behind."""
+
+ATOMIC_MULTI_STREAM = "atomic_multi_stream"
+"""Capability: `append_many` is all-or-nothing even when another writer races it."""
 
 
 def new_stream_id() -> str:
@@ -97,6 +102,21 @@ class EventStoreContract:
         data["lines"] = ["changed"]
 
         assert store.read_stream(stream_id)[0].data == {"lines": ["a"]}
+
+    def test_events_read_back_share_no_mutable_data_with_each_other(self, store: EventStore) -> None:
+        stream_id = new_stream_id()
+        metadata = {"schema_version": 1, "correlationid": "c-1"}
+        store.append(
+            stream_id, 0, [NewEvent(type="t.v1", data={"n": n}, metadata=metadata) for n in range(3)]
+        )
+
+        first, second, _ = store.read_stream(stream_id)
+        first.metadata["correlationid"] = "changed"
+        first.data["n"] = 99
+
+        assert second.metadata == metadata and second.data == {"n": 1}
+        assert store.read_stream(stream_id)[0].metadata == metadata
+        assert [e.metadata for e in store.read_all(0, 100_000) if e.stream_id == stream_id] == [metadata] * 3
 
     def test_versions_are_contiguous_across_appends_of_several_events(self, store: EventStore) -> None:
         stream_id = new_stream_id()
@@ -265,6 +285,146 @@ class EventStoreContract:
         assert len(feed) == total
         assert all(a.position < b.position for a, b in itertools.pairwise(feed))
         assert Counter(e.stream_id for e in feed) == {s: len(events) for s, events in streams.items()}
+
+    def test_read_streams_gives_each_stream_from_its_own_version(self, store: EventStore) -> None:
+        first, second, empty = new_stream_id(), new_stream_id(), new_stream_id()
+        store.append(first, 0, events_of(3))
+        store.append(second, 0, events_of(2))
+
+        read = store.read_streams({first: 2, second: 1, empty: 1})
+
+        assert set(read) == {first, second, empty}
+        assert [(e.version, e.data["n"]) for e in read[first]] == [(2, 1), (3, 2)]
+        assert [e.version for e in read[second]] == [1, 2] and read[empty] == []
+        assert read[first] == store.read_stream(first, 2)
+
+    def test_every_new_event_gets_its_own_id(self, store: EventStore) -> None:
+        stream_id = new_stream_id()
+        store.append(stream_id, 0, events_of(2_000))
+
+        ids = [e.event_id for e in store.read_stream(stream_id)]
+        assert len(set(ids)) == 2_000 and all(uuid.UUID(i).version == 4 for i in ids)
+
+    # --- append_many ------------------------------------------------------------------------
+
+    def test_append_many_writes_every_stream_and_returns_each_new_version(self, store: EventStore) -> None:
+        first, second, third = new_stream_id(), new_stream_id(), new_stream_id()
+        store.append(second, 0, events_of(2))
+
+        versions = store.append_many(
+            [
+                StreamAppend(first, 0, events_of(3)),
+                StreamAppend(second, 2, events_of(1)),
+                StreamAppend(third, 0, events_of(1)),
+            ]
+        )
+
+        assert versions == [3, 3, 1]
+        assert [e.version for e in store.read_stream(first)] == [1, 2, 3]
+        assert [e.data["n"] for e in store.read_stream(second)] == [0, 1, 0]
+        assert (store.stream_version(first), store.stream_version(second), store.stream_version(third)) == (
+            3,
+            3,
+            1,
+        )
+
+    def test_append_many_puts_its_events_on_the_feed_in_the_order_given(self, store: EventStore) -> None:
+        first, second = new_stream_id(), new_stream_id()
+        before = len(store.read_all(0, 100_000))
+
+        store.append_many(
+            [
+                StreamAppend(second, 0, [an_event(step=1), an_event(step=2)]),
+                StreamAppend(first, 0, [an_event(step=3)]),
+            ]
+        )
+
+        feed = store.read_all(0, 100_000)[before:]
+        assert [(e.stream_id, e.data["step"]) for e in feed] == [(second, 1), (second, 2), (first, 3)]
+        assert all(a.position < b.position for a, b in itertools.pairwise(feed))
+
+    def test_append_many_with_one_stale_stream_names_it_and_writes_nothing(self, store: EventStore) -> None:
+        fresh, stale = new_stream_id(), new_stream_id()
+        store.append(stale, 0, events_of(2))
+        before = store.read_all(0, 100_000)
+
+        with pytest.raises(BatchConcurrencyError) as raised:
+            store.append_many([StreamAppend(fresh, 0, events_of(1)), StreamAppend(stale, 1, events_of(1))])
+
+        assert [(c.stream_id, c.expected, c.actual) for c in raised.value.conflicts] == [(stale, 1, 2)]
+        assert raised.value.written == ()
+        assert isinstance(raised.value, ConcurrencyError) and raised.value.stream_id == stale
+        assert store.stream_version(fresh) == 0 and store.stream_version(stale) == 2
+        assert store.read_all(0, 100_000) == before
+
+    def test_append_many_names_every_clashing_stream(self, store: EventStore) -> None:
+        first, ok, second = new_stream_id(), new_stream_id(), new_stream_id()
+        store.append(first, 0, events_of(1))
+        store.append(second, 0, events_of(3))
+
+        with pytest.raises(BatchConcurrencyError) as raised:
+            store.append_many(
+                [
+                    StreamAppend(first, 0, events_of(1)),
+                    StreamAppend(ok, 0, events_of(1)),
+                    StreamAppend(second, 5, events_of(1)),
+                ]
+            )
+
+        assert raised.value.stream_ids == (first, second)
+        assert [c.actual for c in raised.value.conflicts] == [1, 3]
+        assert first in str(raised.value) and second in str(raised.value)
+        assert store.stream_version(ok) == 0
+
+    def test_append_many_refuses_what_it_cannot_store_and_writes_nothing(self, store: EventStore) -> None:
+        stream_id, other = new_stream_id(), new_stream_id()
+        bad = NewEvent(type="t.v1", data={"when": object()})
+
+        with pytest.raises(InvalidAppend):
+            store.append_many([])
+        with pytest.raises(InvalidAppend, match="twice"):
+            store.append_many(
+                [StreamAppend(stream_id, 0, events_of(1)), StreamAppend(stream_id, 1, events_of(1))]
+            )
+        with pytest.raises(InvalidAppend, match="not JSON"):
+            store.append_many([StreamAppend(stream_id, 0, events_of(1)), StreamAppend(other, 0, [bad])])
+        with pytest.raises(InvalidAppend):
+            store.append_many([StreamAppend(stream_id, 0, []), StreamAppend(other, 0, events_of(1))])
+
+        assert store.stream_version(stream_id) == 0 and store.stream_version(other) == 0
+
+    def test_racing_multi_stream_appends_are_all_or_nothing(self, store: EventStore) -> None:
+        self.requires(ATOMIC_MULTI_STREAM)
+        shared, streams = new_stream_id(), [new_stream_id() for _ in range(3)]
+        writers, batches = 4, 25
+
+        def write(writer: int) -> int:
+            clashes = 0
+            for number in range(batches):
+                own = streams[(writer + number) % len(streams)]
+                for attempt in itertools.count():
+                    data = {"writer": writer, "number": number, "attempt": attempt}
+                    parts = [
+                        StreamAppend(shared, store.stream_version(shared), [an_event(**data)]),
+                        StreamAppend(own, store.stream_version(own), [an_event(**data)]),
+                    ]
+                    try:
+                        store.append_many(parts)
+                    except BatchConcurrencyError:
+                        clashes += 1
+                        continue
+                    break
+            return clashes
+
+        with ThreadPoolExecutor(writers) as pool:
+            list(pool.map(write, range(writers)))
+
+        on_shared = [tuple(e.data.values()) for e in store.read_stream(shared)]
+        on_own = [tuple(e.data.values()) for s in streams for e in store.read_stream(s)]
+        assert sorted(on_shared) == sorted(on_own)  # no batch was written to one stream only
+        assert sorted((w, n) for w, n, _ in on_shared) == [
+            (w, n) for w in range(writers) for n in range(batches)
+        ]
 
 
 def _steps(events: list[StoredEvent]) -> list[object]:
