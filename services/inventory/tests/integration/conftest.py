@@ -1,10 +1,12 @@
 """Fixtures for driving the inventory app on a real `devhost run`, the way a user would: files
 dropped into the uploads folder, order events published on the `orders` topic, results read from
-the `inventory` topic, the `inventory-stock` hub and the HTTP API."""
+the `inventory` topic (with `devhost tail`), the `inventory-stock` hub and the HTTP API."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -25,6 +27,7 @@ from eventkit.publishing.embedded import EmbeddedPublisher
 
 APP = Path(__file__).resolve().parents[2]
 WAIT = 60.0
+DEVHOST_CLI = str(Path(sys.executable).with_name("devhost"))
 
 
 def _placed(order_id: str, lines: list[tuple[str, int]], event_id: str | None = None) -> CloudEvent:
@@ -118,12 +121,13 @@ class InventoryHost:
         return self._peek("inventory/subscriptions/purchasing")
 
     def _peek(self, path: str) -> list[dict[str, Any]]:
-        bus = self.layout.open_servicebus()
-        try:
-            messages = bus.peek(path, max_messages=10_000)
-        finally:
-            bus.close()
-        return [json.loads(bytes(m.body)) for m in messages]
+        """What `devhost tail PATH --json` prints (a peek: nothing is taken off the subscription)."""
+        state = str(self.process.state)
+        command = [DEVHOST_CLI, "tail", path, "--json", "--timeout", "0.2", "--state", state]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=WAIT, check=False)
+        if done.returncode != 0:
+            raise AssertionError(f"devhost tail {path} exited {done.returncode}: {done.stderr.strip()}")
+        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
     def stock_hub_events(self) -> list[tuple[str, dict[str, Any]]]:
         """Every event on hub `inventory-stock` (consumer group `$Default`, from the start), as
