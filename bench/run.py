@@ -19,6 +19,7 @@ import bus_bench
 import devhost_bench
 import durable_bench
 import inventory_bench
+import orders_bench
 import peers
 import store_bench
 
@@ -109,6 +110,12 @@ def inventory_section(quick: bool) -> None:
     print(f"  {'peak memory of the app worker':<44} {peak_mb:>12,.0f} MB")
 
 
+def orders_section(quick: bool) -> None:
+    size = "200 orders, then 2 s" if quick else "2,000 orders, then 20 s"
+    header(f"orders saga on devhost with inventory: {size} at 50 orders/s offered")
+    orders_bench.report(orders_bench.orders_saga(quick))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, one run each")
@@ -120,6 +127,7 @@ def main() -> None:
     devhost_section(scale, runs)
     durable_section(20 if scale > 1 else 1)
     inventory_section(args.quick)
+    orders_section(args.quick)
 
 
 if __name__ == "__main__":

@@ -19,5 +19,6 @@ def test_make_bench_runs_at_small_sizes_and_prints_every_section() -> None:
         "Embedded Event Hubs",
         "devhost:",
         "Durable Functions",
+        "orders saga on devhost",
     ):
         assert section in result.stdout

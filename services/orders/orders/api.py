@@ -1,8 +1,9 @@
 """Blueprint: the order and catalog API (contracts/openapi/orders.yaml).
 
 Errors are RFC 9457 problem details. Placing answers 202 once the order is recorded as pending
-(readable at once) and its saga started; the same (customer, Idempotency-Key) returns the same
-order. Blocking store work runs in a thread, so one slow request does not stall the app's loop.
+(readable at once); the change feed starts its saga (subscriptions.py); the same (customer,
+Idempotency-Key) returns the same order. Blocking store work runs in a thread, so one slow
+request does not stall the app's loop.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ bp = DurableBlueprint()
 log = logging.getLogger("orders")
 PROBLEM_BASE = "https://nightshift.example/problems/"
 ORDER_ID_PATTERN = re.compile(r"^ord-[0-9a-f]{32}$")
-WORKFLOW = "order_workflow"
 REFUND_WORKFLOW = "order_refund"
 T = TypeVar("T")
 
@@ -122,20 +122,9 @@ def _bad_sku(sku: str, instance: str) -> func.HttpResponse | None:
 # --- orders -----------------------------------------------------------------------------------
 
 
-async def _start_saga(client: df.DurableOrchestrationClient, order_id: str) -> None:
-    """Start the order's saga unless it runs already (instance id = order id)."""
-    try:
-        await client.start_new(WORKFLOW, order_id, service().saga.input_for(order_id))
-    except Exception as error:  # the SDK raises a bare Exception for 409 (already running)
-        status = await client.get_status(order_id)
-        if not getattr(status, "runtime_status", None):
-            raise
-        log.info("order %s: saga already started (%s)", order_id, error)
-
-
 @bp.route(route="orders", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@bp.durable_client_input(client_name="client")
-async def place_order(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def place_order(req: func.HttpRequest) -> func.HttpResponse:
+    """Accept the order (pending); its saga is started from the change feed (subscriptions.py)."""
     orders = service().orders
     try:
         key = idempotency_key(req.headers.get("Idempotency-Key"))
@@ -162,8 +151,6 @@ async def place_order(req: func.HttpRequest, client: df.DurableOrchestrationClie
     except IdempotencyKeyConflict as error:
         return problem(409, "idempotency-key-reused", "Idempotency-Key reused", str(error), req.url)
     order = accepted.order
-    if accepted.created or order.status == "pending":
-        await _start_saga(client, order.id)
     status_url = f"{_base(req)}/api/orders/{order.id}"
     return _json(
         {"order_id": order.id, "status": order.status, "status_url": status_url},

@@ -129,6 +129,11 @@ def accept_order(
     return Accepted(orders.orders.load(order_id), created)
 
 
+def awaiting_saga(orders: Orders, order_ids: Sequence[str]) -> list[str]:
+    """Those of `order_ids` still pending: accepted, and no saga step taken yet."""
+    return [order_id for order_id in order_ids if orders.orders.load(order_id).status == "pending"]
+
+
 # --- saga steps (activities) ----------------------------------------------------------------
 
 
@@ -209,6 +214,22 @@ def confirm_order(orders: Orders, order_id: str) -> bool:
 def request_fulfillment(orders: Orders, order_id: str) -> bool:
     """Record FulfillmentRequested (once); False when the customer's cancellation came first."""
     return orders.orders.execute(order_id, lambda o: o.request_fulfillment(orders.clock()))
+
+
+def confirm_and_request_fulfillment(orders: Orders, order_id: str) -> bool:
+    """Record OrderConfirmed and FulfillmentRequested in one append (once); False when the
+    customer's cancellation came first, and then neither is recorded.
+
+    One append leaves no moment between the two in which a cancellation could land: a
+    cancellation is either seen here (the saga compensates; `order.confirmed` is never
+    published) or comes after FulfillmentRequested (a refund after completion), so a published
+    `order.confirmed` is always followed by `order.fulfillment-requested`."""
+
+    def decide(order: Order) -> bool:
+        at = orders.clock()
+        return order.confirm(at) and order.request_fulfillment(at)
+
+    return orders.orders.execute(order_id, decide)
 
 
 def _refund(orders: Orders, order_id: str, payment_id: str, amount_minor: int, currency: str) -> RefundRecord:

@@ -153,6 +153,16 @@ def stored_events_of(documents: Iterable[Mapping[str, Any]]) -> list[StoredEvent
     return events
 
 
+def accepted_orders(documents: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The ids of orders accepted in change-feed documents (their sagas are started from here)."""
+    prefix = domain.Order.STREAM_PREFIX + "-"
+    return [
+        item.stream_id.removeprefix(prefix)
+        for item in stored_events_of(documents)
+        if item.type == domain.OrderAccepted.EVENT_TYPE and item.stream_id.startswith(prefix)
+    ]
+
+
 def relay(documents: Iterable[Mapping[str, Any]], mapper: EventMapper, publisher: Publisher) -> int:
     """Publish the contract events of new appends on topic `orders`; returns how many. Raises
     `PublishError` (nothing may be assumed sent: the trigger retries the batch, duplicates are

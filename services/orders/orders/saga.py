@@ -6,8 +6,10 @@ directly. The saga (instance id = order id):
 1. `place_order`: record OrderPlaced (the relay publishes it; inventory reserves on it);
 2. race inventory's answer (external event `reservation`), the customer's `cancel` and a durable
    timer of `reservation_timeout_seconds`;
-3. `capture_payment` with retries for PaymentUnavailable (a decline is an answer, not a failure);
-4. `confirm_order` (OrderConfirmed), then `request_fulfillment` (FulfillmentRequested): done;
+3. `record_reservation` and `capture_payment`, one activity, with retries for PaymentUnavailable
+   (a decline is an answer, not a failure);
+4. `confirm_and_request_fulfillment` (OrderConfirmed and FulfillmentRequested in one append, so
+   no cancellation lands between them): done;
 5. compensation: `cancel_order` with a reason (it refunds first when money was captured);
    OrderCancelled makes inventory release the order's stock.
 """
@@ -121,7 +123,8 @@ def after_payment_unavailable(error: str) -> Next:
 
 
 def after_confirming(confirmed: bool) -> Next:
-    """After `confirm_order`: request fulfilment, or compensate a cancel that came first."""
+    """After `confirm_and_request_fulfillment`: done ("fulfil": fulfilment was requested with the
+    confirmation), or compensate a cancel that came first."""
     return Next("fulfil") if confirmed else Next("cancel", "customer")
 
 

@@ -10,6 +10,7 @@ after it. A failure to reach the durable client raises, so Service Bus redeliver
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import azure.durable_functions as df
@@ -19,11 +20,13 @@ from eventkit import envelope
 
 from .blueprint import DurableBlueprint
 from .bootstrap import service
-from .integration import relay, reservation_answer
+from .handlers import awaiting_saga
+from .integration import accepted_orders, relay, reservation_answer
 from .saga import RESERVATION_EVENT
 
 log = logging.getLogger("orders")
 bp = DurableBlueprint()
+WORKFLOW = "order_workflow"
 
 
 @bp.service_bus_topic_trigger(
@@ -69,7 +72,29 @@ async def on_inventory_event(message: func.ServiceBusMessage, client: df.Durable
     feed_poll_delay=200,
     max_items_per_invocation=1000,
 )
-def relay_outbox(documents: func.DocumentList) -> None:
+@bp.durable_client_input(client_name="client")
+async def relay_outbox(documents: func.DocumentList, client: df.DurableOrchestrationClient) -> None:
     current = service()
-    sent = relay([dict(document) for document in documents], current.orders.mapper, current.publisher)
+    batch = [dict(document) for document in documents]
+    sent = await asyncio.to_thread(relay, batch, current.orders.mapper, current.publisher)
     log.info("relayed %d event(s) from %d document(s)", sent, len(documents))
+    pending = await asyncio.to_thread(awaiting_saga, current.orders, accepted_orders(batch))
+    for order_id in pending:
+        await start_saga(client, order_id)
+
+
+async def start_saga(client: df.DurableOrchestrationClient, order_id: str) -> None:
+    """Start an accepted order's saga (instance id = order id) unless it runs already.
+
+    Started from the change feed, not by the request that accepted the order: the feed delivers
+    every OrderAccepted at least once, so a crash right after the acceptance was stored cannot
+    leave an order without its saga (ARCHITECTURE.md section 5). Only orders still pending get
+    here, so a replayed feed never restarts a finished saga. Raises what the client raises for
+    anything but "already running" (the trigger retries the batch)."""
+    try:
+        await client.start_new(WORKFLOW, order_id, service().saga.input_for(order_id))
+    except Exception as error:  # the SDK raises a bare Exception for 409 (already running)
+        status = await client.get_status(order_id)
+        if not getattr(status, "runtime_status", None):
+            raise
+        log.info("order %s: saga already started (%s)", order_id, error)

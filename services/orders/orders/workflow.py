@@ -22,10 +22,9 @@ from .domain import ReservedLine
 from .handlers import (
     cancel_order,
     capture_payment,
-    confirm_order,
+    confirm_and_request_fulfillment,
     place_order,
     record_reservation,
-    request_fulfillment,
 )
 
 bp = DurableBlueprint()
@@ -48,6 +47,7 @@ def order_workflow(context: df.DurableOrchestrationContext) -> Orchestration:
     params: dict[str, Any] = context.get_input()
     order_id = str(params["order_id"])
     retry = _retry(params)
+    reservation: dict[str, Any] | None = None
     _stage(context, order_id, "validating")
     placed = yield context.call_activity("place_order_step", order_id)
     step = saga.after_placing(placed["status"], bool(placed["cancellation_requested"]))
@@ -63,28 +63,25 @@ def order_workflow(context: df.DurableOrchestrationContext) -> Orchestration:
         kind: saga.Winner = "reservation" if winner == answer else "cancel" if winner == cancel else "timeout"
         reply: dict[str, Any] = answer.result if kind == "reservation" else {}
         step = saga.after_waiting(kind, reply)
-        if step.action == "capture":
-            yield context.call_activity(
-                "record_reservation_step",
-                {"order_id": order_id, "reservation_id": reply["reservation_id"], "lines": reply["lines"]},
-            )
+        if step.action == "capture":  # recorded by the capture step, before it charges
+            reservation = {"reservation_id": reply["reservation_id"], "lines": reply["lines"]}
     if step.action == "capture":
         _stage(context, order_id, "capturing-payment")
         try:
-            captured = yield context.call_activity_with_retry("capture_payment_step", retry, order_id)
+            captured = yield context.call_activity_with_retry(
+                "capture_payment_step", retry, {"order_id": order_id, "reservation": reservation}
+            )
             step = saga.after_capture(captured)
         except Exception as error:  # every attempt met PaymentUnavailable
             step = saga.after_payment_unavailable(str(error))
     if step.action == "confirm":
         _stage(context, order_id, "confirming")
+        # OrderConfirmed and FulfillmentRequested in one append: no cancellation lands between them
         confirmed = yield context.call_activity("confirm_order_step", order_id)
         step = saga.after_confirming(bool(confirmed))
-    if step.action == "fulfil":
-        requested = yield context.call_activity("request_fulfillment_step", order_id)
-        step = saga.after_fulfilment(bool(requested))
-        if step.action == "done":
-            _stage(context, order_id, "fulfillment-requested")
-            return {"order_id": order_id, "status": "confirmed"}
+    if step.action == "fulfil":  # requested with the confirmation
+        _stage(context, order_id, "fulfillment-requested")
+        return {"order_id": order_id, "status": "confirmed"}
     if step.action == "cancel":
         _stage(context, order_id, "cancelling")
         yield context.call_activity_with_retry(
@@ -114,25 +111,19 @@ def place_order_step(orderid: str) -> dict[str, Any]:
     return place_order(service().orders, orderid)
 
 
-@bp.activity_trigger(input_name="reservation")
-def record_reservation_step(reservation: dict[str, Any]) -> dict[str, Any]:
-    lines = [ReservedLine(**line) for line in reservation["lines"]]
-    return record_reservation(service().orders, reservation["order_id"], reservation["reservation_id"], lines)
-
-
-@bp.activity_trigger(input_name="orderid")
-def capture_payment_step(orderid: str) -> dict[str, Any]:
-    return capture_payment(service().orders, orderid)
+@bp.activity_trigger(input_name="capture")
+def capture_payment_step(capture: dict[str, Any]) -> dict[str, Any]:
+    """Record inventory's reservation (when the saga just received it; idempotent), then charge."""
+    orders, order_id, reservation = service().orders, str(capture["order_id"]), capture.get("reservation")
+    if reservation is not None:
+        lines = [ReservedLine(**line) for line in reservation["lines"]]
+        record_reservation(orders, order_id, reservation["reservation_id"], lines)
+    return capture_payment(orders, order_id)
 
 
 @bp.activity_trigger(input_name="orderid")
 def confirm_order_step(orderid: str) -> bool:
-    return confirm_order(service().orders, orderid)
-
-
-@bp.activity_trigger(input_name="orderid")
-def request_fulfillment_step(orderid: str) -> bool:
-    return request_fulfillment(service().orders, orderid)
+    return confirm_and_request_fulfillment(service().orders, orderid)
 
 
 @bp.activity_trigger(input_name="cancellation")
