@@ -24,6 +24,8 @@ from devhost.http.keys import AppKeys, load_or_create_keys
 from devhost.http.server import AppHttpServer, HttpRoute
 from devhost.indexing import AppIndex, FunctionInfo, load_app
 from devhost.invoke import InvocationResult, Invoker, default_thread_count
+from devhost.language_pool import SETTING as WORKER_PROCESS_COUNT
+from devhost.language_pool import LanguageWorkerPool, worker_process_count
 from devhost.provisioning import provision_app
 from devhost.settings import AppSettings, ConnectionResolver, load_app_settings, resolve_binding
 from devhost.state import STATE_DIR_VARIABLE
@@ -100,6 +102,7 @@ class AppHost:
         self.settings: AppSettings | None = None
         self.host_config = HostConfig()
         self._invoker: Invoker | None = None
+        self._language_workers: LanguageWorkerPool | None = None
         self._runner: web.AppRunner | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self.keys: AppKeys | None = None
@@ -266,12 +269,16 @@ class AppHost:
         self.keys = load_or_create_keys(
             self.state_dir, self.app_name, [route.function.name for route in self.routes]
         )
+        process_count = worker_process_count(self.settings.get(WORKER_PROCESS_COUNT))
+        if process_count > 1:
+            self._language_workers = LanguageWorkerPool(self.app_dir, self.app_name, process_count)
         self._invoker = Invoker(
             self.app_name,
             str(self.app_dir),
             self.host_config.function_timeout,
             default_thread_count(self.settings.get("PYTHON_THREADPOOL_THREAD_COUNT")),
             deliver_outputs=self._deliver_outputs,
+            language_workers=self._language_workers,
         )
         self._context = AppContext(
             app_name=self.app_name,
@@ -287,6 +294,8 @@ class AppHost:
         )
         # The entities the app binds to exist before any trigger listens or output sends.
         await provision_app(self._context)
+        if self._language_workers is not None:
+            await self._language_workers.start()
         if uses_durable(self.index.functions):
             from devhost.durable.host import DurableHost
 
@@ -353,6 +362,8 @@ class AppHost:
             if not drained:
                 log.warning("%d invocation(s) still running at shutdown", self._invoker.in_flight)
             self._invoker.close()
+        if self._language_workers is not None:
+            await self._language_workers.close()
         self._run_file().unlink(missing_ok=True)
         self.state = "Stopped"
         return drained

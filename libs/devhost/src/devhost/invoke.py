@@ -28,12 +28,15 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devhost.context import InvocationContext, OutputValue
 from devhost.indexing import FunctionInfo, RetryPolicy
 from devhost.logs import current_invocation
 from devhost.timespan import parse_timespan
+
+if TYPE_CHECKING:
+    from devhost.language_pool import LanguageWorkerPool
 
 log = logging.getLogger("devhost.invocation")
 
@@ -104,8 +107,10 @@ class Invoker:
         function_timeout: timedelta | None,
         thread_count: int,
         deliver_outputs: Callable[[FunctionInfo, InvocationResult], Awaitable[None]] | None = None,
+        language_workers: LanguageWorkerPool | None = None,
     ) -> None:
         self.app_name = app_name
+        self._language_workers = language_workers
         self._app_dir = app_dir
         self._timeout = function_timeout
         self._deliver = deliver_outputs
@@ -178,7 +183,7 @@ class Invoker:
                 extra={"function": function.name, "invocation_id": invocation_id, "trigger": reason},
             )
             while True:
-                result = await self._attempt(
+                result = await self._attempt_routed(
                     function, trigger_args, extra_args, invocation_id, attempt, max_retries
                 )
                 if result.succeeded and self._deliver is not None:
@@ -271,6 +276,71 @@ class Invoker:
                 max_retry_count=max_retries,
             )
         return arguments, outputs
+
+    async def attempt_once(
+        self,
+        function: FunctionInfo,
+        trigger_args: dict[str, Any],
+        extra_args: dict[str, Any],
+        invocation_id: str,
+        attempt: int,
+        max_retries: int,
+    ) -> InvocationResult:
+        """One attempt in this process, without retries, logging or outputs delivery.
+
+        What a language-worker child runs for its parent; never raises for a function's failure.
+        """
+        return await self._attempt(function, trigger_args, extra_args, invocation_id, attempt, max_retries)
+
+    async def _attempt_routed(
+        self,
+        function: FunctionInfo,
+        trigger_args: dict[str, Any],
+        extra_args: dict[str, Any],
+        invocation_id: str,
+        attempt: int,
+        max_retries: int,
+    ) -> InvocationResult:
+        """One attempt: in a language-worker child when the app has a pool for it, else here."""
+        pool = self._language_workers
+        if pool is None or not pool.handles(function):
+            return await self._attempt(
+                function, trigger_args, extra_args, invocation_id, attempt, max_retries
+            )
+        timeout = self._timeout.total_seconds() if self._timeout is not None else None
+        try:
+            try:
+                outcome = await asyncio.wait_for(
+                    pool.invoke(function, trigger_args, extra_args, invocation_id, attempt, max_retries),
+                    timeout,
+                )
+            except TimeoutError as error:
+                raise FunctionTimeoutError(
+                    f"Timeout value of {self._timeout} was exceeded by function: Functions.{function.name}"
+                ) from error
+        except Exception as error:
+            return InvocationResult(
+                invocation_id, function.name, "Failed", error=error, traceback_text=traceback.format_exc()
+            )
+        if outcome is None:  # an argument a child cannot rebuild: run it here
+            return await self._attempt(
+                function, trigger_args, extra_args, invocation_id, attempt, max_retries
+            )
+        if not outcome.succeeded:
+            return InvocationResult(
+                invocation_id,
+                function.name,
+                "Failed",
+                error=outcome.error,
+                traceback_text=outcome.traceback_text,
+            )
+        return InvocationResult(
+            invocation_id,
+            function.name,
+            "Succeeded",
+            return_value=outcome.return_value,
+            outputs=outcome.outputs,
+        )
 
     async def _attempt(
         self,
