@@ -131,7 +131,13 @@ def outgoing_events(
 ) -> list[Outgoing]:
     """The CloudEvents to publish for stored events, in store order. With `fast` (the default)
     the stock events take `stock_contracts`' direct path; the events are the same either way."""
-    result: list[Outgoing] = []
+    return [Outgoing(destination, event) for destination, event in _outgoing(stored, mapper, fast)]
+
+
+def _outgoing(
+    stored: Iterable[StoredEvent], mapper: EventMapper, fast: bool
+) -> Iterator[tuple[str, CloudEvent]]:
+    adjusted = StockAdjustedV1.EVENT_TYPE
     for item in stored:
         if fast:
             if item.type in INTERNAL_TYPES:
@@ -140,8 +146,7 @@ def outgoing_events(
                 item.type, item.data, item.metadata, item.event_id, item.version, item.recorded_at
             )
             if direct is not None:
-                destination = STOCK_HUB if direct.get_type() == StockAdjustedV1.EVENT_TYPE else TOPIC
-                result.append(Outgoing(destination, direct))
+                yield (STOCK_HUB if direct.get_type() == adjusted else TOPIC), direct
                 continue
         aggregate_id = _aggregate_id(item.stream_id)
         model = contract_for(mapper.to_domain(item), aggregate_id)
@@ -157,9 +162,7 @@ def outgoing_events(
             causationid=item.metadata.get("causation_id"),
             correlationid=item.metadata.get("correlation_id"),
         )
-        destination = STOCK_HUB if isinstance(model, StockAdjustedV1) else TOPIC
-        result.append(Outgoing(destination, cloud_event))
-    return result
+        yield (STOCK_HUB if isinstance(model, StockAdjustedV1) else TOPIC), cloud_event
 
 
 def stored_events_of(documents: Iterable[Mapping[str, Any]]) -> list[StoredEvent]:
@@ -199,11 +202,12 @@ def relay(
     batch: the topic drops a re-sent event by message id; if the topic failed after the hub
     took its part, the hub's part is sent again, and hub consumers drop repeats by event id,
     which is stable) and `KeyError` if no publisher serves a destination."""
-    outgoing = outgoing_events(_stored_events(documents), mapper)
     by_destination: dict[str, list[CloudEvent]] = {STOCK_HUB: [], TOPIC: []}
-    for item in outgoing:
-        by_destination.setdefault(item.destination, []).append(item.event)
+    sent = 0
+    for destination, event in _outgoing(_stored_events(documents), mapper, True):
+        by_destination[destination].append(event)
+        sent += 1
     for destination, events in by_destination.items():
         if events:
             publishers[destination].publish(destination, events)
-    return len(outgoing)
+    return sent

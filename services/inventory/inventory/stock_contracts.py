@@ -19,6 +19,7 @@ from cloudevents.core.v1.event import CloudEvent
 
 import contracts
 from contracts.inventory import StockAdjustedV1, StockLowV1
+from eventkit import envelope
 
 from . import domain
 
@@ -110,4 +111,4 @@ def fast_cloud_event(
         attributes["correlationid"] = correlation
     if causation is not None:
         attributes["causationid"] = causation
-    return CloudEvent(attributes, payload)
+    return envelope.assemble(attributes, payload)

@@ -75,5 +75,5 @@ def on_order_event(message: func.ServiceBusMessage) -> None:
 )
 def relay_outbox(documents: func.DocumentList) -> None:
     current = service()
-    sent = relay([dict(document) for document in documents], current.inventory.mapper, current.publishers)
+    sent = relay(documents, current.inventory.mapper, current.publishers)
     log.info("relayed %d event(s) from %d document(s)", sent, len(documents))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cloudevents.core.exceptions import BaseCloudEventException
@@ -37,6 +37,7 @@ __all__ = [
     "EventDataInvalid",
     "InvalidCloudEvent",
     "UnknownEventType",
+    "assemble",
     "build",
     "data_model",
     "decode",
@@ -138,7 +139,51 @@ def build(
         "traceparent": traceparent,
     }
     attributes.update({k: v for k, v in optional.items() if v is not None})
-    return CloudEvent(attributes, model.model_dump(mode="json", exclude_none=True))
+    return assemble(attributes, model.model_dump(mode="json", exclude_none=True))
+
+
+def assemble(attributes: dict[str, Any], data: dict[str, Any] | str | bytes | None) -> CloudEvent:
+    """`CloudEvent(attributes, data)`, with the SDK's checks, for a caller that builds many events
+    of a few shapes (a relay): what is fixed per shape (the attribute names, `specversion`,
+    `source`, `type`, `datacontenttype`, `dataschema`) is checked by the SDK once per shape, and
+    only `id`, `subject` and `time` are checked per event, as the SDK checks them. Anything else
+    (a new shape, a missing `id` / `time` / `specversion` the SDK would fill in, a value that
+    fails a check) goes through the SDK constructor, which raises `CloudEventValidationError`
+    naming what was wrong. Takes ownership of `attributes` (the event keeps the dict)."""
+    try:
+        shape = (
+            tuple(attributes),
+            attributes.get("specversion"),
+            attributes.get("source"),
+            attributes.get("type"),
+            attributes.get("datacontenttype"),
+            attributes.get("dataschema"),
+        )
+        known = shape in _SHAPES
+    except TypeError:  # an unhashable value: the SDK will say what is wrong with it
+        return CloudEvent(attributes, data)
+    if known and _varying_ok(attributes):
+        event = CloudEvent.__new__(CloudEvent)
+        event._attributes = attributes
+        event._data = data
+        return event
+    event = CloudEvent(attributes, data)
+    if "id" in shape[0] and "time" in shape[0] and "specversion" in shape[0] and len(_SHAPES) < 256:
+        _SHAPES.add(shape)
+    return event
+
+
+_SHAPES: set[tuple[object, ...]] = set()
+
+
+def _varying_ok(attributes: dict[str, Any]) -> bool:
+    event_id, time = attributes.get("id"), attributes.get("time")
+    if not (isinstance(event_id, str) and event_id and isinstance(time, datetime) and time.tzinfo):
+        return False
+    if "subject" in attributes:
+        subject = attributes["subject"]
+        return isinstance(subject, str) and subject != ""
+    return True
 
 
 def _event_type_of(model: BaseModel) -> str:
@@ -149,8 +194,44 @@ def _event_type_of(model: BaseModel) -> str:
 
 
 def encode(event: CloudEvent) -> bytes:
-    """Structured-mode JSON (`application/cloudevents+json`), time in RFC 3339 UTC."""
-    return _FORMAT.write(event)
+    """Structured-mode JSON (`application/cloudevents+json`), time in RFC 3339 UTC.
+
+    The bytes are exactly those of the SDK's `JSONFormat.write`; JSON data (the events
+    Nightshift publishes) takes a shorter path with the same output."""
+    return _encode(event, None)
+
+
+def _encode(event: CloudEvent, time_text: str | None) -> bytes:
+    data = event.get_data()
+    if data is None or isinstance(data, bytes | bytearray):
+        return _FORMAT.write(event)
+    body = dict(event.get_attributes())
+    if not _is_json_type(body.get("datacontenttype", _FORMAT.DEFAULT_CONTENT_TYPE)):
+        return _FORMAT.write(event)
+    if time_text is not None:
+        body["time"] = time_text
+    body["data"] = data
+    return _JSON_ENCODER.encode(body).encode("utf-8")
+
+
+def _is_json_type(content_type: str) -> bool:
+    known = _JSON_TYPES.get(content_type)
+    if known is None:
+        known = _JSON_TYPES[content_type] = bool(_FORMAT.JSON_CONTENT_TYPE_PATTERN.match(content_type))
+    return known
+
+
+def _rfc3339(value: object) -> object:
+    """The SDK's JSON form of a datetime (`isoformat`, `+00:00` written `Z`); the SDK's error else."""
+    if isinstance(value, datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_JSON_TYPES: dict[str, bool] = {}
+_JSON_ENCODER = json.JSONEncoder(default=_rfc3339)
+"""`json.dumps(..., cls=<the SDK's datetime encoder>)` with the same (default) settings."""
 
 
 def decode(body: bytes | str) -> CloudEvent:
@@ -218,12 +299,23 @@ def decode_valid(body: bytes | str) -> tuple[CloudEvent, BaseModel]:
 def to_transport(event: CloudEvent) -> TransportMessage:
     """The broker-neutral message: structured body plus `cloudEvents_*` application properties."""
     attributes = event.get_attributes()
-    properties: dict[str, PropertyValue] = {
-        f"{CE_PROPERTY_PREFIX}{name}": _property_value(value) for name, value in attributes.items()
-    }
+    names = _PROPERTY_NAMES
+    properties: dict[str, PropertyValue] = {}
+    time_text: str | None = None
+    for name, value in attributes.items():
+        key = names.get(name)
+        if key is None:
+            key = names[name] = f"{CE_PROPERTY_PREFIX}{name}"
+        if type(value) is str:
+            properties[key] = value
+        elif name == "time" and type(value) is datetime and value.utcoffset() == _ZERO:
+            # A UTC time reads the same in the body and in the property: format it once.
+            time_text = properties[key] = value.isoformat()[:-6] + "Z"
+        else:
+            properties[key] = _property_value(value)
     partition_key = attributes.get("partitionkey")
     return TransportMessage(
-        body=encode(event),
+        body=_encode(event, time_text),
         message_id=event.get_id(),
         content_type=STRUCTURED_CONTENT_TYPE,
         subject=event.get_type(),
@@ -231,6 +323,10 @@ def to_transport(event: CloudEvent) -> TransportMessage:
         correlation_id=_optional_str(attributes.get("correlationid")),
         application_properties=properties,
     )
+
+
+_PROPERTY_NAMES: dict[str, str] = {}
+_ZERO = timedelta(0)
 
 
 def _property_value(value: object) -> PropertyValue:

@@ -46,46 +46,74 @@ log = logging.getLogger("devhost.cosmos")
 DEFAULT_MAX_ITEMS = 100
 DEFAULT_FEED_POLL_DELAY_MS = 5000
 _PAGE = 5000
+_MIN_PAGE = 64
 
 
 class CosmosTriggerError(DevhostError):
     """A cosmosDBTrigger binding lacks a setting or holds one of the wrong shape."""
 
 
-def _belongs_to(document: dict[str, Any], event: StoredEvent, last_position: int) -> bool:
-    return (
-        document["streamId"] == event.stream_id
-        and document["lastVersion"] + 1 == event.version
-        and last_position + 1 == event.position
-        and document["recordedAt"] == event.recorded_at.isoformat()
-    )
+class _Documents:
+    """Groups feed events into append documents, one event at a time.
+
+    An event continues the current document when it is the next version of the same stream,
+    at the next feed position, with the same commit time; anything else starts a new one. The
+    commit time is compared as a datetime (the store gives every event a UTC one), so the ISO
+    text is made once per document, not once per event."""
+
+    def __init__(self) -> None:
+        self.documents: list[dict[str, Any]] = []
+        self._events: list[dict[str, Any]] = []
+        self._stream = ""
+        self._next_version = 0
+        self._next_position = 0
+        self._recorded_at: datetime | None = None
+
+    def continues(self, event: StoredEvent) -> bool:
+        """Whether `event` belongs to the last document (False when there is none)."""
+        return (
+            event.position == self._next_position
+            and event.version == self._next_version
+            and event.stream_id == self._stream
+            and event.recorded_at == self._recorded_at
+        )
+
+    def add(self, event: StoredEvent) -> None:
+        """Append `event` to the last document, or start a new document with it."""
+        if self.documents and self.continues(event):
+            current = self.documents[-1]
+            current["lastVersion"] = event.version
+            current["_lsn"] = event.position
+        else:
+            self._events = []
+            self._stream = event.stream_id
+            self._recorded_at = event.recorded_at
+            self.documents.append(
+                {
+                    "id": f"{event.version:020d}",
+                    "streamId": event.stream_id,
+                    "kind": "append",
+                    "firstVersion": event.version,
+                    "lastVersion": event.version,
+                    "recordedAt": event.recorded_at.isoformat(),
+                    "events": self._events,
+                    "_lsn": event.position,
+                    "_ts": int(event.recorded_at.timestamp()),
+                }
+            )
+        self._next_version = event.version + 1
+        self._next_position = event.position + 1
+        self._events.append(
+            {"eventId": event.event_id, "type": event.type, "data": event.data, "metadata": event.metadata}
+        )
 
 
 def append_documents(events: list[StoredEvent]) -> list[dict[str, Any]]:
     """Group feed events into one document per append, in the shape of the Cosmos adapter."""
-    documents: list[dict[str, Any]] = []
+    grouper = _Documents()
     for event in events:
-        current = documents[-1] if documents else None
-        if current is not None and _belongs_to(current, event, int(current["_lsn"])):
-            current["lastVersion"] = event.version
-            current["_lsn"] = event.position
-        else:
-            current = {
-                "id": f"{event.version:020d}",
-                "streamId": event.stream_id,
-                "kind": "append",
-                "firstVersion": event.version,
-                "lastVersion": event.version,
-                "recordedAt": event.recorded_at.isoformat(),
-                "events": [],
-                "_lsn": event.position,
-                "_ts": int(event.recorded_at.timestamp()),
-            }
-            documents.append(current)
-        current["events"].append(
-            {"eventId": event.event_id, "type": event.type, "data": event.data, "metadata": event.metadata}
-        )
-    return documents
+        grouper.add(event)
+    return grouper.documents
 
 
 def read_documents(
@@ -94,36 +122,34 @@ def read_documents(
     """Up to ``max_documents`` whole append documents after feed position ``after``.
 
     Returns the documents and the position of their last event (``after`` when there are none).
-    An append is never split across two batches.
+    An append is never split across two batches. Each feed event is read (and its JSON decoded)
+    once: pages are sized from the events per document seen so far, so that at most one
+    document beyond the batch is read, to learn that the last one is complete.
     """
-    events = store.read_all(after, max_documents * 4 + 1)
-    documents = append_documents(events)
-    if len(documents) > max_documents:
-        documents = documents[:max_documents]
-    elif len(events) == max_documents * 4 + 1 and documents:
-        # The read may have cut the last append: complete it from the feed.
-        last = documents[-1]
-        while True:
-            more = store.read_all(int(last["_lsn"]), _PAGE)
-            taken = 0
-            for event in more:
-                if not _belongs_to(last, event, int(last["_lsn"])):
-                    break
-                last["lastVersion"] = event.version
-                last["_lsn"] = event.position
-                last["events"].append(
-                    {
-                        "eventId": event.event_id,
-                        "type": event.type,
-                        "data": event.data,
-                        "metadata": event.metadata,
-                    }
-                )
-                taken += 1
-            if taken < len(more) or len(more) < _PAGE:
-                break
-    position = int(documents[-1]["_lsn"]) if documents else after
-    return documents, position
+    grouper = _Documents()
+    documents = grouper.documents
+    position, page, read = after, max_documents + 1, 0
+    while True:
+        events = store.read_all(position, page)
+        for event in events:
+            if len(documents) == max_documents and not grouper.continues(event):
+                return documents, int(documents[-1]["_lsn"])
+            grouper.add(event)
+        if len(events) < page:
+            break
+        position = events[-1].position
+        read += len(events)
+        wanted = max_documents + 1 - len(documents)
+        page = min(_PAGE, max(_MIN_PAGE, -(-wanted * read // len(documents)) + 1))
+    return documents, int(documents[-1]["_lsn"]) if documents else after
+
+
+def _document(fields: dict[str, Any]) -> func.Document:
+    """`func.Document.from_dict(fields)` without its copy and its per-key `__setitem__` calls:
+    the document takes `fields` (a dict the feed reader just built and nobody else holds)."""
+    document = func.Document()
+    document.data = fields
+    return document
 
 
 def feed_end(store: SQLiteEventStore) -> int:
@@ -263,7 +289,7 @@ class CosmosDBTrigger:
                 if not await self._pause():
                     return
                 continue
-            batch = func.DocumentList(func.Document.from_dict(document) for document in documents)
+            batch = func.DocumentList(_document(fields) for fields in documents)
             reason = (
                 f"New changes on container {self.container} at {datetime.now(UTC).isoformat()} "
                 f"({len(documents)} document(s), feed positions {position + 1}..{last})"

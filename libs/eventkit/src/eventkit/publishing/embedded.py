@@ -39,12 +39,13 @@ class EmbeddedPublisher(Publisher):
         self._servicebus = servicebus
         self._eventhubs = eventhubs
         self._session_topics = None if session_topics is None else frozenset(session_topics)
+        self._hubs: set[str] = set()
 
     def publish(self, destination: str, events: Sequence[CloudEvent]) -> None:
         if not events:
             return
         messages = [to_transport(event) for event in events]
-        if self._eventhubs is not None and destination in self._eventhubs.list_event_hubs():
+        if self._is_hub(destination):
             self._send_to_hub(destination, messages)
         elif self._servicebus is not None:
             self._send_to_entity(destination, messages)
@@ -53,6 +54,17 @@ class EmbeddedPublisher(Publisher):
                 f"cannot publish {messages[0].message_id} to '{destination}': no such event hub, "
                 "and this publisher has no Service Bus namespace"
             )
+
+    def _is_hub(self, destination: str) -> bool:
+        """Whether `destination` is an event hub; a hub found is remembered (hubs are never
+        deleted), anything else is looked up again (the hub may be created later)."""
+        if self._eventhubs is None:
+            return False
+        if destination not in self._hubs:
+            if destination not in self._eventhubs.list_event_hubs():
+                return False
+            self._hubs.add(destination)
+        return True
 
     def _send_to_hub(self, hub: str, messages: list[TransportMessage]) -> None:
         assert self._eventhubs is not None

@@ -16,6 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 SCHEMA_VERSION = 1
+PAGE_SIZE = 8192
+"""Page size of a new namespace file. An event row (body plus properties, about 1.2 KB for a
+CloudEvent) must fit its B-tree cell: with 4 KB pages a `WITHOUT ROWID` cell holds at most
+~1,000 bytes in place, so every event spilled ~200 bytes onto an overflow page of its own and a
+send wrote (and checkpointed) about four times its size. 8 KB pages hold ~2,000 bytes in place.
+Existing files keep the page size they were created with."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hubs (
@@ -88,6 +94,7 @@ class NamespaceStore:
         self._connection = sqlite3.connect(
             self.path, timeout=30.0, isolation_level=None, check_same_thread=False
         )
+        self._connection.execute(f"PRAGMA page_size={PAGE_SIZE}")  # new files only
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.execute("PRAGMA cache_size=-16000")
