@@ -283,25 +283,29 @@ class ServiceBusTrigger:
         await self._settle(messages, succeeded, queued=True)
 
     async def _accept_loop(self) -> None:
-        """Accept the next available session whenever fewer than maxConcurrentSessions are held."""
-        assert self._ctx is not None and self._bus is not None
+        """``maxConcurrentSessions`` session pumps, as the SDK's session processor runs them: each
+        accepts the next available session, processes it until it is idle, releases it, and
+        accepts again. A single accepting loop would cap the rate of short sessions (one message
+        per order) at one accept round trip each."""
+        assert self._ctx is not None
         limit = max(1, self._ctx.host.service_bus.max_concurrent_sessions)
-        sessions: set[asyncio.Task[None]] = set()
+        pumps = [asyncio.create_task(self._session_pump(), name=f"sessions:{n}") for n in range(limit)]
         try:
-            while not self._stopping.is_set():
-                if len(sessions) >= limit:
-                    await asyncio.wait(sessions, return_when=asyncio.FIRST_COMPLETED)
-                    continue
-                try:
-                    session = await self._call(self._accept, self._bus)
-                except (NoSessionAvailable, SessionCannotBeLocked):
-                    continue
-                task = asyncio.create_task(self._run_session(session))
-                sessions.add(task)
-                task.add_done_callback(sessions.discard)
+            await asyncio.gather(*pumps)  # cancelling this cancels every pump
         finally:
-            if sessions:
-                await asyncio.gather(*sessions, return_exceptions=True)
+            for pump in pumps:
+                if not pump.done() and not pump.cancelling():
+                    pump.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+
+    async def _session_pump(self) -> None:
+        assert self._bus is not None
+        while not self._stopping.is_set():
+            try:
+                session = await self._call(self._accept, self._bus)
+            except (NoSessionAvailable, SessionCannotBeLocked):
+                continue
+            await self._run_session(session)
 
     async def _run_session(self, session: SessionReceiver) -> None:
         """Process one session's messages in order until it is idle, then release it."""

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -140,6 +140,10 @@ class Subscriber:
     matchers: tuple[Matcher, ...]
 
 
+WaitKey = int | tuple[int, str]
+"""What a waiting receiver waits on: a queue id, or a (queue id, session id) pair."""
+
+
 class NamespaceCore:
     """Connection, clock, transactions and the cached topology shared by every operation."""
 
@@ -149,6 +153,8 @@ class NamespaceCore:
         self._clock: Clock = clock or system_clock
         self._lock = threading.RLock()
         self._arrivals = threading.Condition(threading.Lock())
+        self._waiting: dict[WaitKey, list[int]] = {}  # key -> [waiters, arrivals seen]
+        self._epoch = 0  # bumped by a notification for every key
         self._conn = sqlite3.connect(
             self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
@@ -232,6 +238,16 @@ class NamespaceCore:
             raise EntityNotFound(f"messaging entity {key!r} does not exist in namespace {self.path}")
         return entity
 
+    def _resolve(self, path: str) -> Entity:
+        """`_entity` outside a transaction: one autocommit read of the topology version while
+        it is unchanged (receivers resolve their entity on every call). Raises EntityNotFound."""
+        with self._lock:
+            (version,) = self._conn.execute("SELECT value FROM meta WHERE key = 'topology'").fetchone()
+            if version == self._topology_version:
+                return self._entity(self._conn, path)
+        with self._read() as conn:
+            return self._entity(conn, path)
+
     def _entity_by_id(self, conn: sqlite3.Connection, entity_id: int) -> Entity:
         self._refresh_topology(conn)
         entity = self._by_id.get(entity_id)
@@ -242,30 +258,69 @@ class NamespaceCore:
     def _subscribers_of(self, topic: Entity) -> tuple[Subscriber, ...]:
         return self._subscribers.get(topic.id, ())
 
-    def _notify_arrival(self) -> None:
+    def _notify_arrival(self, keys: Iterable[WaitKey] | None = None) -> None:
+        """Wake this process's receivers waiting on `keys` (None: every receiver).
+
+        A key is a queue id (receivers and session acceptors of that entity) or a
+        `(queue id, session id)` pair (a session receiver). Only keys someone waits on are
+        counted, so the bookkeeping stays as small as the number of waiters.
+        """
         with self._arrivals:
+            if keys is None:
+                self._epoch += 1
+            else:
+                for key in keys:
+                    if key in self._waiting:
+                        self._waiting[key][1] += 1
             self._arrivals.notify_all()
 
+    def _arrivals_seen(self, key: WaitKey) -> tuple[int, int]:
+        entry = self._waiting.get(key)
+        return (self._epoch, 0 if entry is None else entry[1])
+
+    def _wait_for_arrival(self, key: WaitKey, timeout: float) -> None:
+        with self._arrivals:
+            seen = self._arrivals_seen(key)
+            self._arrivals.wait_for(lambda: self._arrivals_seen(key) != seen, timeout)
+
     def _poll(
-        self, attempt: Callable[[], list[T]], probe: Callable[[], bool], max_wait_time: float | None
+        self,
+        attempt: Callable[[], list[T]],
+        probe: Callable[[], bool],
+        max_wait_time: float | None,
+        key: WaitKey,
     ) -> list[T]:
         """Run `attempt` until it returns something or `max_wait_time` seconds passed.
 
-        Between attempts it waits for a local send (condition) or a backoff from 2 ms to
-        50 ms, and only retries the (writing) attempt once the read-only `probe` says
-        something may be available, so idle receivers cost a cheap read every 50 ms.
+        Between attempts it waits for a local send to `key` (condition) or a backoff from 2 ms
+        to 50 ms (writers in other processes), and only retries the (writing) attempt once the
+        read-only `probe` says something may be available, so idle receivers cost a cheap read
+        every 50 ms and a send wakes only the receivers it concerns.
         """
         result = attempt()
         if result or not max_wait_time or max_wait_time <= 0:
             return result
+        with self._arrivals:
+            entry = self._waiting.setdefault(key, [0, 0])
+            entry[0] += 1
+        try:
+            return self._wait_and_retry(attempt, probe, max_wait_time, key)
+        finally:
+            with self._arrivals:
+                entry[0] -= 1
+                if entry[0] == 0:
+                    del self._waiting[key]
+
+    def _wait_and_retry(
+        self, attempt: Callable[[], list[T]], probe: Callable[[], bool], max_wait_time: float, key: WaitKey
+    ) -> list[T]:
         deadline = time.monotonic() + max_wait_time
         backoff = 0.002
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return attempt()
-            with self._arrivals:
-                self._arrivals.wait(min(backoff, remaining))
+                return attempt() if probe() else []
+            self._wait_for_arrival(key, min(backoff, remaining))
             backoff = min(backoff * 2, 0.05)
             if probe():
                 result = attempt()

@@ -72,8 +72,7 @@ class ReceiveOperations(NamespaceCore):
         """
         if max_messages < 1:
             raise ValueError(f"max_messages must be at least 1, got {max_messages}")
-        with self._read() as conn:
-            entity = self._entity(conn, entity_path)
+        entity = self._resolve(entity_path)
         props = _receivable_props(entity)
         if props.requires_session and entity.kind != "deadletter":
             raise SessionRequired(
@@ -84,7 +83,7 @@ class ReceiveOperations(NamespaceCore):
             with self._write() as conn:
                 return self._take(conn, entity, max_messages, None, None)
 
-        return self._poll(attempt, lambda: self._has_available(entity.id, None), max_wait_time)
+        return self._poll(attempt, lambda: self._has_available(entity.id, None), max_wait_time, entity.id)
 
     def receive_deferred_messages(
         self, entity_path: str, sequence_numbers: Sequence[int]
@@ -206,13 +205,13 @@ class ReceiveOperations(NamespaceCore):
 
     def _has_available(self, queue_id: int, session_id: str | None) -> bool:
         now = self.now()
-        with self._read() as conn:
+        with self._lock:  # one statement: its own (autocommit) read transaction
             if session_id is None:
-                row = conn.execute(
+                row = self._conn.execute(
                     "SELECT 1 FROM messages WHERE queue_id = ? AND available_at <= ? LIMIT 1", (queue_id, now)
                 ).fetchone()
             else:
-                row = conn.execute(
+                row = self._conn.execute(
                     "SELECT 1 FROM messages WHERE queue_id = ? AND session_id = ? AND available_at <= ? "
                     "LIMIT 1",
                     (queue_id, session_id, now),

@@ -14,10 +14,11 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
 from eventkit.publisher import TransportMessage
 
-from ._core import Entity, NamespaceCore
+from ._core import Entity, NamespaceCore, WaitKey
 from .entities import INFINITE_TTL, QueueProperties, SubscriptionProperties, TopicProperties
 from .errors import EntityNotFound, InvalidMessage, SessionIdRequired
 from .messages import OutgoingMessage, to_outgoing
@@ -134,7 +135,13 @@ class SendOperations(NamespaceCore):
                 if index in keep:
                     rows += self._rows(entity, message, ids[index], first + index, now, schedule_at)
             conn.executemany(INSERT_MESSAGE, rows)
-        self._notify_arrival()
+        woken: set[WaitKey] = set()
+        for row in rows:  # (queue_id, seq, state, ..., session_id at 6)
+            queue_id, session_id = cast(int, row[0]), cast("str | None", row[6])
+            woken.add(queue_id)
+            if session_id is not None:
+                woken.add((queue_id, session_id))
+        self._notify_arrival(woken)
         return list(range(first, end))
 
     def _not_duplicates(

@@ -75,7 +75,10 @@ class SessionReceiver:
                 return self._bus._take(conn, self._entity, max_messages, self.session_id, self._locked_until)
 
         return self._bus._poll(
-            attempt, lambda: self._bus._has_available(self._entity.id, self.session_id), max_wait_time
+            attempt,
+            lambda: self._bus._has_available(self._entity.id, self.session_id),
+            max_wait_time,
+            (self._entity.id, self.session_id),
         )
 
     def renew_lock(self) -> datetime:
@@ -133,7 +136,7 @@ class SessionReceiver:
                 "WHERE queue_id = ? AND session_id = ? AND lock_nonce IS NOT NULL AND locked_until > ?",
                 (self._entity.id, self.session_id, now),
             )
-        self._bus._notify_arrival()
+        self._bus._notify_arrival([self._entity.id])
 
     def _check(self, conn: sqlite3.Connection) -> None:
         row = conn.execute(
@@ -159,8 +162,7 @@ class SessionOperations(ReceiveOperations):
         NoSessionAvailable (no unlocked session with messages within `max_wait_time` seconds),
         ServiceBusError (the entity does not require sessions), EntityNotFound.
         """
-        with self._read() as conn:
-            entity = self._entity(conn, entity_path)
+        entity = self._resolve(entity_path)
         props = _session_props(entity)
         if session_id is not None:
             with self._write() as conn:
@@ -172,7 +174,7 @@ class SessionOperations(ReceiveOperations):
                 row = conn.execute(_NEXT_SESSION, (entity.id, now, now)).fetchone()
                 return [] if row is None else [self._lock_session(conn, entity, props, row[0])]
 
-        found = self._poll(attempt, lambda: self._has_available(entity.id, None), max_wait_time)
+        found = self._poll(attempt, lambda: self._has_available(entity.id, None), max_wait_time, entity.id)
         if not found:
             raise NoSessionAvailable(f"no unlocked session with available messages in {entity.path!r}")
         return found[0]
