@@ -286,10 +286,14 @@ class ServiceBusTrigger:
         """``maxConcurrentSessions`` session pumps, as the SDK's session processor runs them: each
         accepts the next available session, processes it until it is idle, releases it, and
         accepts again. A single accepting loop would cap the rate of short sessions (one message
-        per order) at one accept round trip each."""
+        per order) at one accept round trip each. Only one idle pump polls at a time, so idle
+        pumps cost nothing."""
         assert self._ctx is not None
         limit = max(1, self._ctx.host.service_bus.max_concurrent_sessions)
-        pumps = [asyncio.create_task(self._session_pump(), name=f"sessions:{n}") for n in range(limit)]
+        accepting = asyncio.Lock()
+        pumps = [
+            asyncio.create_task(self._session_pump(accepting), name=f"sessions:{n}") for n in range(limit)
+        ]
         try:
             await asyncio.gather(*pumps)  # cancelling this cancels every pump
         finally:
@@ -298,13 +302,16 @@ class ServiceBusTrigger:
                     pump.cancel()
             await asyncio.gather(*pumps, return_exceptions=True)
 
-    async def _session_pump(self) -> None:
+    async def _session_pump(self, accepting: asyncio.Lock) -> None:
         assert self._bus is not None
         while not self._stopping.is_set():
-            try:
-                session = await self._call(self._accept, self._bus)
-            except (NoSessionAvailable, SessionCannotBeLocked):
-                continue
+            async with accepting:  # one idle pump polls for the next session, the others queue
+                if self._stopping.is_set():
+                    return
+                try:
+                    session = await self._call(self._accept, self._bus)
+                except (NoSessionAvailable, SessionCannotBeLocked):
+                    continue
             await self._run_session(session)
 
     async def _run_session(self, session: SessionReceiver) -> None:
