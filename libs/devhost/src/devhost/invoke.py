@@ -66,6 +66,19 @@ class InvocationResult:
         return self.outcome == "Succeeded"
 
 
+def _parameters(function: Callable[..., Any]) -> frozenset[str]:
+    """The names a function takes, read once per function (`inspect.signature` is slow)."""
+    try:
+        return _cached_parameters(function)
+    except TypeError:  # an unhashable callable object
+        return frozenset(inspect.signature(function).parameters)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_parameters(function: Callable[..., Any]) -> frozenset[str]:
+    return frozenset(inspect.signature(function).parameters)
+
+
 def default_thread_count(setting: str | None) -> int:
     """Thread pool size: PYTHON_THREADPOOL_THREAD_COUNT if set (1..32), else min(32, cpus + 4)."""
     if setting:
@@ -254,7 +267,7 @@ class Invoker:
         attempt: int,
         max_retries: int,
     ) -> tuple[dict[str, Any], dict[str, OutputValue[Any]]]:
-        parameters = inspect.signature(function.user_function).parameters
+        parameters = _parameters(function.user_function)
         outputs: dict[str, OutputValue[Any]] = {}
         arguments: dict[str, Any] = {}
         for binding in function.bindings:
