@@ -40,7 +40,7 @@ from .quarantine import (
     quarantine_name,
     read_rejections,
 )
-from .stock_batches import FeedBatcher
+from .stock_batches import FeedBatcher, SnapshotStockRepository
 
 A = TypeVar("A", bound=Aggregate[Any])
 R = TypeVar("R")
@@ -59,7 +59,9 @@ class Inventory:
 
     def __post_init__(self) -> None:
         self.batcher = FeedBatcher(self.store, self.mapper)
-        self.stock = Repository(self.store, self.mapper, StockItem)
+        self.stock: Repository[StockItem] = SnapshotStockRepository(
+            self.store, self.mapper, self.batcher.snapshots
+        )
         self.feeds = Repository(self.store, self.mapper, SupplierFeed)
         self.reservations = Repository(self.store, self.mapper, OrderReservation)
 

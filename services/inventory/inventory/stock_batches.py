@@ -30,10 +30,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from eventkit.mapper import EventMapper
 from eventkit.repository import ConcurrencyRetriesExhausted, Repository
-from eventkit.store import BatchConcurrencyError, EventStore, StreamAppend
+from eventkit.store import BatchConcurrencyError, EventStore, StreamAppend, Tracking
 
 from .domain import StockItem, SupplierFeed
 from .feeds import FeedRow
@@ -92,6 +93,34 @@ class StockSnapshots:
                     self._items.move_to_end(item.id)
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
+
+
+class SnapshotStockRepository(Repository[StockItem]):
+    """The stock `Repository` through `StockSnapshots`: a load reads only the tail of a long
+    stream (a hot SKU's reservations grow its stream without bound), and a save keeps the
+    saved item. Version checks are the store's, exactly as with the plain repository."""
+
+    def __init__(self, store: EventStore, mapper: EventMapper, snapshots: StockSnapshots) -> None:
+        super().__init__(store, mapper, StockItem)
+        self._snapshot_store = store
+        self._snapshot_mapper = mapper
+        self.snapshots = snapshots
+
+    def load(self, aggregate_id: str) -> StockItem:
+        return self.snapshots.load(self._snapshot_store, self._snapshot_mapper, [aggregate_id])[aggregate_id]
+
+    def save(
+        self,
+        aggregate: StockItem,
+        *,
+        metadata: dict[str, Any] | None = None,
+        tracking: Tracking | None = None,
+    ) -> int:
+        saved = bool(aggregate.pending_events)
+        version = super().save(aggregate, metadata=metadata, tracking=tracking)
+        if saved:
+            self.snapshots.remember([aggregate])
+        return version
 
 
 @dataclass

@@ -4,10 +4,13 @@ and keeps at most `capacity` SKUs."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from inventory.domain import DOMAIN_EVENTS, StockItem
+from inventory.handlers import Inventory, reserve_stock, stock_of
 from inventory.stock_batches import StockSnapshots
 
+from eventkit.blobs import FileSystemBlobStore
 from eventkit.mapper import EventMapper
 from eventkit.repository import Repository
 from eventkit.store import InMemoryEventStore, StoredEvent
@@ -80,3 +83,26 @@ def test_short_streams_are_not_kept_and_the_least_recently_used_sku_is_dropped_f
     store_reads.read_from = []
     snapshots.load(store_reads, mapper, [second, short])
     assert store_reads.read_from == [1, 1]  # both replayed from the start: not kept
+
+
+def test_reservations_on_a_hot_sku_read_its_tail_and_still_see_other_writers(tmp_path: Path) -> None:
+    store = TailCountingStore()
+    inventory = Inventory(store=store, blobs=FileSystemBlobStore(tmp_path / "blobs"))
+    hot = sku()
+    counted(store, inventory.mapper, hot, [12])
+    for n in range(9):
+        assert reserve_stock(inventory, f"order-{n}", [(hot, 1)]).result == "reserved"
+    # another process reserves through its own repository: not in this process's snapshot
+    rival = Repository(store, inventory.mapper, StockItem)
+    rival.execute(hot, lambda item: item.reserve("order-rival", 2))
+    store.read_from.clear()
+
+    last = reserve_stock(inventory, "order-last", [(hot, 1)])
+    over = reserve_stock(inventory, "order-over", [(hot, 1)])
+
+    stock_reads = [start for start in store.read_from if start > 1]
+    assert stock_reads, "the hot SKU was replayed from version 1 instead of its snapshot"
+    assert last.result == "reserved"
+    assert over.result == "refused" and over.short_lines[0].available == 0
+    replayed = Repository(store, inventory.mapper, StockItem).load(hot)
+    assert stock_of(inventory, hot).available == replayed.available == 0
