@@ -14,6 +14,7 @@ from typing import Any
 import azure.functions as func
 
 from eventkit.blobs import BlobNotFound
+from eventkit.http.problems import PROBLEM_CONTENT_TYPE, ProblemDetails
 
 from .bootstrap import service
 from .feeds import SKU_PATTERN
@@ -29,15 +30,9 @@ def _json(body: Any, status: int = 200) -> func.HttpResponse:
 
 
 def problem(status: int, kind: str, title: str, detail: str, instance: str) -> func.HttpResponse:
-    """An `application/problem+json` response (RFC 9457)."""
-    body = {
-        "type": PROBLEM_BASE + kind,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": instance,
-    }
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json")
+    """An `application/problem+json` response (RFC 9457) of type `PROBLEM_BASE + kind`."""
+    details = ProblemDetails(status, PROBLEM_BASE + kind, title, detail, instance)
+    return func.HttpResponse(details.to_json(), status_code=status, mimetype=PROBLEM_CONTENT_TYPE)
 
 
 def _bad_sku(sku: str, instance: str) -> func.HttpResponse | None:

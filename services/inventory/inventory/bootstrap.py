@@ -22,24 +22,31 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from eventkit.blobs import BlobStore, FileSystemBlobStore
-from eventkit.bus.eventhubs import EmbeddedEventHubs
-from eventkit.bus.servicebus import EmbeddedServiceBus
+from eventkit.bootstrap import STATE_DIR_VARIABLE as STATE_DIR_VARIABLE  # re-exported
+from eventkit.bootstrap import SettingMissing as SettingMissing  # re-exported
+from eventkit.bootstrap import (
+    StoreSettings,
+    azure_credential,
+    build_event_store,
+    is_embedded,
+    state_dir,
+)
+from eventkit.bootstrap import build_publishers as _build_publishers
+from eventkit.bootstrap import is_emulator as is_emulator  # re-exported
 from eventkit.publisher import Publisher
-from eventkit.publishing.embedded import EmbeddedPublisher
-from eventkit.store import EventStore, SQLiteEventStore
+from eventkit.store import EventStore
 
 from .handlers import Inventory
 from .integration import STOCK_HUB, TOPIC
 
-STATE_DIR_VARIABLE = "DEVHOST_STATE_DIR"
-
-
-class SettingMissing(LookupError):
-    """A connection setting is absent: name it in the app settings (see this module's table)."""
+STORE_SETTINGS = StoreSettings(
+    connection="InventoryStore",
+    database_setting="INVENTORY_DATABASE",
+    container_setting="INVENTORY_CONTAINER",
+    default_container="inventory",
+)
 
 
 @dataclass
@@ -50,87 +57,26 @@ class Service:
     publishers: Mapping[str, Publisher]
 
 
-def is_emulator(value: str) -> bool:
-    """Whether a connection string is one of the official emulators' development strings."""
-    lowered = value.replace(" ", "").lower()
-    return (
-        "usedevelopmentstorage=true" in lowered
-        or "usedevelopmentemulator=true" in lowered
-        or "accountendpoint=https://localhost:8081" in lowered
-        or "accountendpoint=https://127.0.0.1:8081" in lowered
-    )
-
-
-def _state_dir(env: Mapping[str, str]) -> Path:
-    folder = env.get(STATE_DIR_VARIABLE)
-    if not folder:
-        raise SettingMissing(
-            f"an emulator connection string needs {STATE_DIR_VARIABLE} (set by devhost) "
-            "to find the embedded state folder"
-        )
-    return Path(folder)
-
-
-def _setting(env: Mapping[str, str], name: str, suffix: str) -> tuple[str | None, str | None]:
-    return env.get(name), env.get(f"{name}__{suffix}")
-
-
-def _credential() -> Any:
-    from azure.identity import DefaultAzureCredential  # type: ignore[import-untyped]
-
-    return DefaultAzureCredential(managed_identity_client_id=os.environ.get("AZURE_CLIENT_ID"))
-
-
 def build_store(env: Mapping[str, str]) -> EventStore:
     """The event store: embedded SQLite for the emulator string, else Cosmos DB by identity."""
-    database = env.get("INVENTORY_DATABASE", "nightshift")
-    container = env.get("INVENTORY_CONTAINER", "inventory")
-    value, endpoint = _setting(env, "InventoryStore", "accountEndpoint")
-    if value and is_emulator(value):
-        path = _state_dir(env) / "cosmos" / database / f"{container}.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEventStore(path)
-    if endpoint:
-        from eventkit.store.cosmos import CosmosEventStore
-
-        return CosmosEventStore.connect(endpoint, _credential(), database, container)
-    raise SettingMissing("set InventoryStore (emulator string) or InventoryStore__accountEndpoint")
+    return build_event_store(env, STORE_SETTINGS)
 
 
 def build_blobs(env: Mapping[str, str]) -> BlobStore:
     """The blob store: the embedded file system store for the emulator string, else Azure."""
-    value, uri = _setting(env, "InventoryStorage", "blobServiceUri")
-    if value and is_emulator(value):
-        return FileSystemBlobStore(_state_dir(env) / "blobs")
+    if is_embedded(env, "InventoryStorage"):
+        return FileSystemBlobStore(state_dir(env) / "blobs")
+    uri = env.get("InventoryStorage__blobServiceUri")
     if uri:
         from eventkit.blobs.azure import AzureBlobStore
 
-        return AzureBlobStore.from_account_url(uri, _credential())
+        return AzureBlobStore.from_account_url(uri, azure_credential())
     raise SettingMissing("set InventoryStorage (emulator string) or InventoryStorage__blobServiceUri")
 
 
 def build_publishers(env: Mapping[str, str]) -> dict[str, Publisher]:
     """Publishers by destination: topic `inventory` and event hub `inventory-stock`."""
-    bus, bus_ns = _setting(env, "ServiceBusConnection", "fullyQualifiedNamespace")
-    hubs, hubs_ns = _setting(env, "EventHubsConnection", "fullyQualifiedNamespace")
-    if bus and hubs and is_emulator(bus) and is_emulator(hubs):
-        state = _state_dir(env)
-        embedded = EmbeddedPublisher(
-            EmbeddedServiceBus(state / "servicebus.db"), EmbeddedEventHubs(state / "eventhubs.db")
-        )
-        return {TOPIC: embedded, STOCK_HUB: embedded}
-    if bus_ns and hubs_ns:
-        from eventkit.publishing import EventHubsPublisher, ServiceBusPublisher
-
-        credential = _credential()
-        return {
-            TOPIC: ServiceBusPublisher(fully_qualified_namespace=bus_ns, credential=credential),
-            STOCK_HUB: EventHubsPublisher(fully_qualified_namespace=hubs_ns, credential=credential),
-        }
-    raise SettingMissing(
-        "set ServiceBusConnection and EventHubsConnection (emulator strings) or their "
-        "__fullyQualifiedNamespace settings"
-    )
+    return _build_publishers(env, {TOPIC: "servicebus", STOCK_HUB: "eventhubs"})
 
 
 def bootstrap(

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import azure.durable_functions as df
 import azure.functions as func
 
+from eventkit.http.problems import PROBLEM_CONTENT_TYPE, ProblemDetails
+
 from .blueprint import DurableBlueprint
 from .bootstrap import service
 from .domain import (
@@ -68,17 +70,10 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 def problem(
     status: int, kind: str, title: str, detail: str, instance: str, errors: list[dict[str, str]] | None = None
 ) -> func.HttpResponse:
-    """An `application/problem+json` response (RFC 9457)."""
-    body: dict[str, Any] = {
-        "type": PROBLEM_BASE + kind,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": instance,
-    }
-    if errors:
-        body["errors"] = errors
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json")
+    """An `application/problem+json` response (RFC 9457) of type `PROBLEM_BASE + kind`, with the
+    extension member `errors` (field, message) when there are any."""
+    details = ProblemDetails(status, PROBLEM_BASE + kind, title, detail, instance, {"errors": errors or None})
+    return func.HttpResponse(details.to_json(), status_code=status, mimetype=PROBLEM_CONTENT_TYPE)
 
 
 def _from(error: RequestProblem, instance: str) -> func.HttpResponse:

@@ -27,24 +27,31 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from eventkit.bus.servicebus import EmbeddedServiceBus
+from eventkit.bootstrap import STATE_DIR_VARIABLE as STATE_DIR_VARIABLE  # re-exported
+from eventkit.bootstrap import SettingMissing as SettingMissing  # re-exported
+from eventkit.bootstrap import (
+    StoreSettings,
+    build_event_store,
+    build_publishers,
+)
+from eventkit.bootstrap import is_emulator as is_emulator  # re-exported
 from eventkit.publisher import Publisher
-from eventkit.publishing.embedded import EmbeddedPublisher
-from eventkit.store import EventStore, SQLiteEventStore
+from eventkit.store import EventStore
 
 from .domain import OrderLimits
 from .handlers import Orders
+from .integration import TOPIC
 from .order_index import OrderIndex
 from .payments import PaymentGateway, gateway_from_settings
 from .saga import SagaSettings
 
-STATE_DIR_VARIABLE = "DEVHOST_STATE_DIR"
-
-
-class SettingMissing(LookupError):
-    """A connection setting is absent: name it in the app settings (see this module's table)."""
+STORE_SETTINGS = StoreSettings(
+    connection="OrdersStore",
+    database_setting="ORDERS_DATABASE",
+    container_setting="ORDERS_CONTAINER",
+    default_container="orders",
+)
 
 
 @dataclass
@@ -57,66 +64,14 @@ class Service:
     saga: SagaSettings
 
 
-def is_emulator(value: str) -> bool:
-    """Whether a connection string is one of the official emulators' development strings."""
-    lowered = value.replace(" ", "").lower()
-    return (
-        "usedevelopmentstorage=true" in lowered
-        or "usedevelopmentemulator=true" in lowered
-        or "accountendpoint=https://localhost:8081" in lowered
-        or "accountendpoint=https://127.0.0.1:8081" in lowered
-    )
-
-
-def _state_dir(env: Mapping[str, str]) -> Path:
-    folder = env.get(STATE_DIR_VARIABLE)
-    if not folder:
-        raise SettingMissing(
-            f"an emulator connection string needs {STATE_DIR_VARIABLE} (set by devhost) "
-            "to find the embedded state folder"
-        )
-    return Path(folder)
-
-
-def _credential() -> Any:
-    from azure.identity import DefaultAzureCredential  # type: ignore[import-untyped]
-
-    return DefaultAzureCredential(managed_identity_client_id=os.environ.get("AZURE_CLIENT_ID"))
-
-
-def _embedded(env: Mapping[str, str], name: str) -> bool:
-    value = env.get(name)
-    return bool(value) and is_emulator(str(value))
-
-
 def build_store(env: Mapping[str, str]) -> EventStore:
     """The event store: embedded SQLite for the emulator string, else Cosmos DB by identity."""
-    database = env.get("ORDERS_DATABASE", "nightshift")
-    container = env.get("ORDERS_CONTAINER", "orders")
-    if _embedded(env, "OrdersStore"):
-        path = _state_dir(env) / "cosmos" / database / f"{container}.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEventStore(path)
-    endpoint = env.get("OrdersStore__accountEndpoint")
-    if endpoint:
-        from eventkit.store.cosmos import CosmosEventStore
-
-        return CosmosEventStore.connect(endpoint, _credential(), database, container)
-    raise SettingMissing("set OrdersStore (emulator string) or OrdersStore__accountEndpoint")
+    return build_event_store(env, STORE_SETTINGS)
 
 
 def build_publisher(env: Mapping[str, str]) -> Publisher:
     """The publisher onto topic `orders`."""
-    if _embedded(env, "ServiceBusConnection"):
-        return EmbeddedPublisher(EmbeddedServiceBus(_state_dir(env) / "servicebus.db"))
-    namespace = env.get("ServiceBusConnection__fullyQualifiedNamespace")
-    if namespace:
-        from eventkit.publishing import ServiceBusPublisher
-
-        return ServiceBusPublisher(fully_qualified_namespace=namespace, credential=_credential())
-    raise SettingMissing(
-        "set ServiceBusConnection (emulator string) or ServiceBusConnection__fullyQualifiedNamespace"
-    )
+    return build_publishers(env, {TOPIC: "servicebus"})[TOPIC]
 
 
 def index_path(env: Mapping[str, str]) -> Path:
