@@ -125,6 +125,11 @@ class AppHost:
     def base_url(self) -> str:
         return f"http://localhost:{self.port}"
 
+    @property
+    def web_runner(self) -> web.AppRunner | None:
+        """The HTTP server's runner once started (its ``server`` is None again after stop)."""
+        return self._runner
+
     def load(self) -> list[FunctionStatus]:
         """Read settings and host.json, import and index the app, and decide how each function runs.
 

@@ -20,11 +20,15 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from devhost.apphost import AppHost
 from devhost.errors import AppLoadError, DevhostError
 from devhost.logs import configure_logging, level_from_azure
+from devhost.triggers.durable import uses_durable
+
+if TYPE_CHECKING:
+    from devhost.durable.client_transport import ClientTransport, InstalledTransport
 
 EXIT_LOAD_FAILED = 3
 EXIT_START_FAILED = 4
@@ -59,11 +63,36 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def _serve(host: AppHost, control: _Control, drain_timeout: float) -> int:
+def _client_transport_setting(host: AppHost) -> ClientTransport | None:
+    """How the app's Durable clients reach its management API; None for an app without Durable.
+
+    Raises ClientTransportSettingError (a DevhostError) for a bad DEVHOST_DURABLE_CLIENT_TRANSPORT.
+    """
+    if host.index is None or host.settings is None or not uses_durable(host.index.functions):
+        return None
+    from devhost.durable.client_transport import SETTING, client_transport
+
+    return client_transport(host.settings.get(SETTING))
+
+
+def _install_client_transport(host: AppHost, transport: ClientTransport) -> InstalledTransport | None:
+    """Serve the app's Durable client calls to its own management API in process (the default)."""
+    from devhost.durable.client_transport import ClientTransport, InProcessClientTransport, OwnServer, install
+
+    if transport is not ClientTransport.INPROCESS:
+        return None
+    own = OwnServer.bound_to(host.bind, host.port)
+    return install(InProcessClientTransport(lambda: host.web_runner, asyncio.get_running_loop(), own))
+
+
+async def _serve(
+    host: AppHost, control: _Control, drain_timeout: float, transport: ClientTransport | None
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    installed = _install_client_transport(host, transport) if transport is not None else None
     try:
         await host.start(drain_timeout=drain_timeout)
     except OSError as error:
@@ -75,6 +104,8 @@ async def _serve(host: AppHost, control: _Control, drain_timeout: float) -> int:
     await stop.wait()
     log.info("Stopping %s: draining in-flight invocations (up to %.0fs)", host.app_name, drain_timeout)
     drained = await host.stop(drain_timeout)
+    if installed is not None:
+        installed.uninstall()
     log.info("Stopped %s%s", host.app_name, "" if drained else " (some invocations did not finish)")
     return 0
 
@@ -88,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     host = AppHost(args.app, args.state, args.port, app_name=name, no_auth=args.no_auth)
     try:
         statuses = host.load()
+        transport = _client_transport_setting(host)
     except AppLoadError as error:
         log.error("App %s failed to load: %s", name, error, extra={"traceback": error.traceback_text})
         control.send("failed", stage="load", error=str(error), traceback=error.traceback_text)
@@ -98,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_LOAD_FAILED
     logging.getLogger().setLevel(level_from_azure(host.host_config.log_level("default")))
     control.send("indexed", functions=[status.to_json() for status in statuses])
-    return asyncio.run(_serve(host, control, args.drain_timeout))
+    return asyncio.run(_serve(host, control, args.drain_timeout, transport))
 
 
 if __name__ == "__main__":
