@@ -179,6 +179,7 @@ class TaskHub:
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA mmap_size=268435456")
             self._conn.executescript(_SCHEMA)
 
     def close(self) -> None:

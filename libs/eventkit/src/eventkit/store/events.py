@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,27 +14,40 @@ JsonObject = dict[str, Any]
 
 
 class _RandomPool(threading.local):
-    """Random bytes fetched from the OS 4 KiB at a time per thread: a random UUID per event
-    costs no system call (each one gives the GIL away and must wait to take it back). The pool
-    remembers the process it was filled in, so a forked child never reuses its parent's bytes."""
+    """Random bytes fetched from the OS 4 KiB at a time per thread, kept as hex: a random UUID per
+    event costs no system call (each one gives the GIL away and must wait to take it back) and no
+    integer arithmetic. A forked child empties its pools (`os.register_at_fork`), so it never
+    reuses its parent's bytes."""
+
+    generation = 0  # bumped in a forked child: every thread's pool is refilled before use
 
     def __init__(self) -> None:
-        self.pid, self.buffer, self.offset = 0, b"", 0
+        self.hex, self.offset, self.filled_in = "", 0, -1
 
-    def take16(self) -> bytes:
-        if self.offset >= len(self.buffer) or self.pid != os.getpid():
-            self.pid, self.buffer, self.offset = os.getpid(), os.urandom(4096), 0
-        chunk = self.buffer[self.offset : self.offset + 16]
-        self.offset += 16
-        return chunk
+    def take32(self) -> str:
+        """32 fresh random hex digits (16 bytes)."""
+        offset = self.offset
+        if offset >= len(self.hex) or self.filled_in != _RandomPool.generation:
+            self.hex, offset, self.filled_in = os.urandom(4096).hex(), 0, _RandomPool.generation
+        self.offset = offset + 32
+        return self.hex[offset : offset + 32]
 
 
+def _forked() -> None:
+    _RandomPool.generation += 1
+
+
+os.register_at_fork(after_in_child=_forked)
 _POOL = _RandomPool()
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+"""The RFC 4122 variant (bits 10) over the third group's first hex digit, keeping its low bits."""
 
 
 def _new_event_id() -> str:
-    """A random (version 4) UUID from the OS's cryptographic random source, as `uuid.uuid4`."""
-    return str(uuid.UUID(bytes=_POOL.take16(), version=4))
+    """A random (version 4) UUID from the OS's cryptographic random source, as `uuid.uuid4`
+    writes it: `str(uuid.UUID(bytes=random, version=4))`, without building the integer."""
+    h = _POOL.take32()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True, slots=True)

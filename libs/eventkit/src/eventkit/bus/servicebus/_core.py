@@ -160,6 +160,7 @@ class NamespaceCore:
         )
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA mmap_size=268435456")
         self._topology_version = -1
         self._entities: dict[str, Entity] = {}
         self._by_id: dict[int, Entity] = {}
