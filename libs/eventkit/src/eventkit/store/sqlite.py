@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from eventkit.store.errors import AlreadyProcessed, BatchConcurrencyError, ConcurrencyError
 from eventkit.store.events import NewEvent, StoredEvent, StreamAppend, Tracking
@@ -49,6 +49,7 @@ from eventkit.store.port import (
     check_tracking,
     dump_json,
 )
+from eventkit.writer_gate import WriterGate
 
 _SCHEMA = (
     """
@@ -85,6 +86,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Synchronous = Literal["NORMAL", "FULL"]
 
 
+class FeedKey(NamedTuple):
+    """An event's place in the feed, from `SQLiteEventStore.read_all_keys`."""
+
+    stream_id: str
+    version: int
+    position: int
+    recorded_at_micros: int
+
+
 class SQLiteEventStore(EventStore):
     """Event store in one SQLite file; safe for many threads and many processes at once."""
 
@@ -101,6 +111,7 @@ class SQLiteEventStore(EventStore):
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._closed = False
+        self._gate = WriterGate(self._path)
         self._connection()  # create the schema now, so errors surface in the constructor
 
     @property
@@ -203,6 +214,33 @@ class SQLiteEventStore(EventStore):
         )
         return _events(cursor)
 
+    def read_all_keys(self, after_position: int = 0, limit: int = 1000) -> list[FeedKey]:
+        """What `read_all` would return, without the events' contents: each event's stream,
+        version, position and commit time (UTC microseconds since the epoch), in feed order.
+        For finding where appends begin and end without decoding any JSON."""
+        check_feed_args(after_position, limit)
+        cursor = self._connection().execute(
+            "SELECT stream_id, version, position, recorded_at FROM events WHERE position > ? "
+            "ORDER BY position LIMIT ?",
+            (after_position, limit),
+        )
+        return [FeedKey(*row) for row in cursor]
+
+    def read_positions(self, positions: Sequence[int]) -> list[StoredEvent]:
+        """The events at these feed positions (those that exist), in feed order."""
+        wanted = sorted(set(positions))
+        events: list[StoredEvent] = []
+        connection = self._connection()
+        for start in range(0, len(wanted), _VERSIONS_PER_QUERY):
+            chunk = wanted[start : start + _VERSIONS_PER_QUERY]
+            cursor = connection.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE position IN ({', '.join('?' * len(chunk))}) "
+                "ORDER BY position",
+                chunk,
+            )
+            events.extend(_events(cursor))
+        return events
+
     def has_processed(self, consumer: str, key: str) -> bool:
         row = (
             self._connection()
@@ -226,17 +264,19 @@ class SQLiteEventStore(EventStore):
             connections, self._connections = self._connections, []
         for connection in connections:
             connection.close()
+        self._gate.close()
 
     @contextmanager
     def _write_transaction(self) -> Iterator[sqlite3.Connection]:
         connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+        with self._gate.turn():
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -258,6 +298,7 @@ def _open(path: Path, synchronous: Synchronous, busy_timeout: float) -> sqlite3.
     if str(mode).lower() != "wal":
         connection.execute("PRAGMA journal_mode=WAL")
     connection.execute(f"PRAGMA synchronous={synchronous}")
+    connection.execute("PRAGMA mmap_size=268435456")
     connection.execute("BEGIN IMMEDIATE")  # serialise schema creation between processes
     try:
         for statement in _SCHEMA:

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from eventkit.writer_gate import WriterGate
+
 SCHEMA_VERSION = 1
 PAGE_SIZE = 8192
 """Page size of a new namespace file. An event row (body plus properties, about 1.2 KB for a
@@ -91,6 +93,7 @@ class NamespaceStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._gate = WriterGate(self.path)
         self._connection = sqlite3.connect(
             self.path, timeout=30.0, isolation_level=None, check_same_thread=False
         )
@@ -112,7 +115,7 @@ class NamespaceStore:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken before the first read so nothing can slip in between."""
-        with self._lock:
+        with self._lock, self._gate.turn():
             connection = self._connection
             connection.execute("BEGIN IMMEDIATE")
             try:
@@ -131,3 +134,4 @@ class NamespaceStore:
     def close(self) -> None:
         with self._lock:
             self._connection.close()
+            self._gate.close()
