@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 import uuid
 from pathlib import Path
 from typing import Any
 
+import azure.functions as func
 import pytest
 
-from devhost.triggers.cosmos import read_documents
+from devhost.language_marshal import FeedReference, marshal_value
+from devhost.triggers.cosmos import (
+    WHOLE_FEED,
+    FeedDocuments,
+    FeedRange,
+    read_document_bounds,
+    read_documents,
+    read_documents_between,
+)
 from eventkit.store import SQLiteEventStore
 from eventkit.store.events import NewEvent, StreamAppend
 
@@ -91,4 +101,48 @@ def test_an_append_larger_than_a_page_is_never_split(tmp_path: Path) -> None:
         [(small, 1), (big, 7000)],
         [(small, 1)],
     ]
+    store.close()
+
+
+@pytest.mark.parametrize("max_documents", [1, 3, 1000])
+def test_bounds_read_from_keys_alone_are_those_of_the_batches_read_with_contents(
+    tmp_path: Path, max_documents: int
+) -> None:
+    store = SQLiteEventStore(tmp_path / "feed.db")
+    write_feed(store, seed=10 + max_documents)
+    store.append(f"stock-{uuid.uuid4().hex[:8]}", 0, [an_event(i) for i in range(7000)])  # > a page
+
+    position = 0
+    for batch in read_in_batches(store, max_documents):
+        assert read_document_bounds(store, position, max_documents) == (len(batch), batch[-1]["_lsn"])
+        assert read_documents_between(store, position, batch[-1]["_lsn"]) == batch
+        position = batch[-1]["_lsn"]
+    assert read_document_bounds(store, position, max_documents) == (0, position)
+    store.close()
+
+
+def test_a_feed_batch_reads_its_documents_when_first_used_and_only_then(tmp_path: Path) -> None:
+    store = SQLiteEventStore(tmp_path / "feed.db")
+    write_feed(store, seed=3)
+    count, last = read_document_bounds(store, 0, 5)
+    batch = FeedDocuments("db", "feed", store, 0, last)
+    store.append(f"stock-{uuid.uuid4().hex[:8]}", 0, [an_event(0)])  # after the bounds: not in it
+
+    expected, _ = read_documents(store, 0, 5)
+    assert isinstance(batch, func.DocumentList) and len(batch) == count == 5
+    assert [document.to_dict() for document in batch] == expected
+    assert all(isinstance(document, func.Document) for document in batch)
+    assert pickle.loads(pickle.dumps(batch)) == batch  # pickled as the plain list it holds
+    store.close()
+
+
+def test_a_feed_batch_crosses_to_a_language_worker_as_its_container_and_positions(tmp_path: Path) -> None:
+    store = SQLiteEventStore(tmp_path / "feed.db")
+    sent = marshal_value(FeedDocuments("nightshift", "orders", store, 12, 40))
+    assert sent == (True, FeedReference("nightshift", "orders", 12, 40, WHOLE_FEED))
+    ranged = marshal_value(FeedDocuments("nightshift", "orders", store, 12, 40, FeedRange(1, 3)))
+    assert ranged == (True, FeedReference("nightshift", "orders", 12, 40, FeedRange(1, 3)))
+    plain = func.DocumentList([func.Document.from_dict({"id": "1"})])
+    ok, json_sent = marshal_value(plain)
+    assert ok and not isinstance(json_sent, FeedReference)
     store.close()

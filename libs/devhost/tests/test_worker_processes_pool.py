@@ -120,7 +120,7 @@ def test_a_cosmos_triggered_function_in_a_child_gets_the_documents_the_trigger_r
     expected, _last = read_documents(store, 0, 100)
     assert documents == json.loads(json.dumps(expected))
     record = app.records("relayed")[0]
-    assert record["type"] == "DocumentList" and record["document_types"] == ["Document"]
+    assert record["is_document_list"] and record["document_types"] == ["Document"]
     assert record["pid"] != app.worker_pid
 
 

@@ -2,8 +2,10 @@
 
 Only trigger and input values devhost knows how to rebuild are sent: a blob stream goes as its
 ``container/name`` (the child reopens the file and builds the same ``FileInputStream`` the
-in-process path builds), a ``func.DocumentList`` as the JSON of its documents (the child builds
-the same ``DocumentList``), and plain values (``bytes``, ``str``, numbers, ``None``, JSON-like
+in-process path builds), a change-feed batch of the Cosmos DB trigger as its container and feed
+positions (the child reads the same documents from the container: they never cross the pipe),
+any other ``func.DocumentList`` as the JSON of its documents (the child builds the same
+``DocumentList``), and plain values (``bytes``, ``str``, numbers, ``None``, JSON-like
 containers) as they are. Anything else makes `marshal_arguments` answer None and the invocation
 runs in the worker process itself, as it does without language workers.
 
@@ -21,6 +23,7 @@ from typing import Any
 import azure.functions as func
 
 from devhost.triggers.blob_stream import FileInputStream
+from devhost.triggers.cosmos import WHOLE_FEED, FeedDocuments, FeedRange
 
 _HEADER = struct.Struct(">I")
 _PLAIN = (bytes, str, int, float, bool, type(None))
@@ -32,6 +35,18 @@ class BlobReference:
 
     container: str
     name: str
+
+
+@dataclass(frozen=True)
+class FeedReference:
+    """A change-feed batch the child reads itself: the documents of feed positions
+    ``after + 1 .. last`` of an embedded container (a `FeedDocuments`)."""
+
+    database: str
+    container: str
+    after: int
+    last: int
+    feed_range: FeedRange = WHOLE_FEED
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,8 @@ def marshal_value(value: Any) -> tuple[bool, Any]:
     if isinstance(value, FileInputStream):
         container, _, name = (value.name or "").partition("/")
         return True, BlobReference(container, name)
+    if isinstance(value, FeedDocuments):
+        return True, FeedReference(value.database, value.container, value.after, value.last, value.feed_range)
     if isinstance(value, func.DocumentList):
         try:
             return True, DocumentsJson(json.dumps([document.to_dict() for document in value]))

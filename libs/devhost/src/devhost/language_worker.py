@@ -32,12 +32,21 @@ from devhost.errors import DevhostError
 from devhost.hostjson import load_host_json
 from devhost.indexing import FunctionInfo, load_app
 from devhost.invoke import InvocationResult, Invoker, default_thread_count
-from devhost.language_marshal import HEADER_SIZE, BlobReference, DocumentsJson, encode_frame, frame_length
+from devhost.language_marshal import (
+    HEADER_SIZE,
+    BlobReference,
+    DocumentsJson,
+    FeedReference,
+    encode_frame,
+    frame_length,
+)
 from devhost.logs import configure_logging, current_invocation, level_from_azure
 from devhost.state import STATE_DIR_VARIABLE, StateLayout
 from devhost.triggers.blob import open_blob_stream
 from devhost.triggers.blob_stream import FileInputStream
+from devhost.triggers.cosmos import FeedDocuments
 from eventkit.blobs import BlobNotFound, FileSystemBlobStore
+from eventkit.store import SQLiteEventStore
 
 log = logging.getLogger("devhost.language_worker")
 
@@ -51,6 +60,7 @@ class _Child:
         )
         self._output = output
         self._store: FileSystemBlobStore | None = None
+        self._containers: dict[tuple[str, str], SQLiteEventStore] = {}
 
     def send(self, message: Any) -> None:
         self._output.write(encode_frame(message))
@@ -60,6 +70,14 @@ class _Child:
         if self._store is None:
             self._store = StateLayout(Path(os.environ[STATE_DIR_VARIABLE])).open_blobs()
         return self._store
+
+    def _container(self, reference: FeedReference) -> SQLiteEventStore:
+        key = (reference.database, reference.container)
+        store = self._containers.get(key)
+        if store is None:
+            layout = StateLayout(Path(os.environ[STATE_DIR_VARIABLE]))
+            store = self._containers[key] = layout.open_cosmos_container(*key)
+        return store
 
     def _rebuild(self, value: Any, opened: list[FileInputStream], optional: bool) -> Any:
         if isinstance(value, BlobReference):
@@ -71,6 +89,15 @@ class _Child:
                 raise
             opened.append(stream)
             return stream
+        if isinstance(value, FeedReference):
+            return FeedDocuments(
+                value.database,
+                value.container,
+                self._container(value),
+                value.after,
+                value.last,
+                value.feed_range,
+            )
         if isinstance(value, DocumentsJson):
             return func.DocumentList(func.Document.from_dict(item) for item in json.loads(value.text))
         return value

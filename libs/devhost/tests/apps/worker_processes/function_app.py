@@ -63,7 +63,7 @@ def relay_orders(docs: func.DocumentList) -> None:
     _record(
         {
             "event": "relayed",
-            "type": type(docs).__name__,
+            "is_document_list": isinstance(docs, func.DocumentList),
             "document_types": sorted({type(doc).__name__ for doc in docs}),
             "docs": [doc.to_dict() for doc in docs],
         }
