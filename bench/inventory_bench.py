@@ -37,6 +37,7 @@ class NightlyFigures:
     rows: int
     rows_per_second: float
     peak_mb: float
+    children_peak_mb: tuple[float, ...]  # each language-worker child (FUNCTIONS_WORKER_PROCESS_COUNT)
     applied_seconds: float  # first upload → last FeedProcessed appended to the store
     published_seconds: float  # first upload → last feed.processed on inventory/reporting
 
@@ -157,10 +158,19 @@ def measure(files: int = 500, rows: int = 2000, timeout: float = 1800.0) -> Nigh
             if pid is None:
                 raise LookupError(f"devhost reported no worker pid for {APP.name}")
             peak = peak_mb(pid)
+            children = tuple(peak_mb(child) for child in _children(pid))
         finally:
             host.stop()
     total = files * rows
-    return NightlyFigures(total, total / published, peak, applied, published)
+    return NightlyFigures(total, total / published, peak, children, applied, published)
+
+
+def _children(pid: int) -> list[int]:
+    """The live child processes of `pid` (its language workers)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.extend(int(child) for child in (task / "children").read_text().split())
+    return found
 
 
 def _has_reporting(layout: StateLayout) -> bool:
@@ -189,7 +199,8 @@ def main() -> None:
     figures = measure(files, rows)
     print(
         f"inventory nightly run, {files} files x {rows} rows = {figures.rows:,} rows: "
-        f"{figures.rows_per_second:,.0f} rows/s, worker peak {figures.peak_mb:,.0f} MB"
+        f"{figures.rows_per_second:,.0f} rows/s, worker peak {figures.peak_mb:,.0f} MB, language "
+        f"workers' peaks {', '.join(f'{mb:,.0f}' for mb in figures.children_peak_mb) or '-'} MB"
     )
     print(
         f"  applied in the store after {figures.applied_seconds:.1f} s, "

@@ -197,8 +197,10 @@ def relay(
     """Publish the contract events of new appends; returns how many were sent.
 
     One publish per destination per call, each in store order: the hub `inventory-stock` first
-    (one atomic send), then the topic, so a `feed.processed` or `stock.low` is never published
-    before the stock changes stored ahead of it. Raises `PublishError` (the trigger retries the
+    (one atomic send), then the topic, so within a batch a `feed.processed` or `stock.low` is
+    never published before the stock changes stored ahead of it. Across batches order holds per
+    stream only: the change feed is ordered per partition key, and batches of different feed
+    ranges (physical partitions) are relayed concurrently. Raises `PublishError` (the trigger retries the
     batch: the topic drops a re-sent event by message id; if the topic failed after the hub
     took its part, the hub's part is sent again, and hub consumers drop repeats by event id,
     which is stable) and `KeyError` if no publisher serves a destination."""

@@ -146,10 +146,6 @@ class FeedBatcher:
         feed's recorded progress are skipped. Raises `ConcurrencyRetriesExhausted` when every
         round met other writers (the trigger retries the feed, which resumes after its progress),
         and store errors as they come."""
-        import os
-
-        if os.environ.get("NOLOCK"):
-            return self._apply(feed, rows, through_line, default_reorder_point)
         with self.lock:
             return self._apply(feed, rows, through_line, default_reorder_point)
 
