@@ -215,12 +215,14 @@ class Invoker:
                 attempt += 1
                 delay = retry_delay(policy, attempt)
                 log.warning(
-                    "Retrying 'Functions.%s' in %.1fs (retry %d of %s, Id=%s)",
+                    "Retrying 'Functions.%s' in %.1fs (retry %d of %s, Id=%s) after %s: %s",
                     function.name,
                     delay.total_seconds(),
                     attempt,
                     "unlimited" if max_retries < 0 else max_retries,
                     invocation_id,
+                    type(result.error).__name__,
+                    result.error,
                 )
                 await asyncio.sleep(delay.total_seconds())
             result.attempts = attempt + 1

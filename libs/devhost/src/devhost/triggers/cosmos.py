@@ -375,6 +375,7 @@ class CosmosDBTrigger:
         self.feed_ranges = 1
         self._progress: dict[int, int] = {}  # feed range index -> position it has delivered to
         self._checkpointed = 0
+        self._lease_lock = asyncio.Lock()
         self.database = str(_setting(function, "databaseName", "database_name") or "")
         self.container = str(_setting(function, "containerName", "container_name") or "")
         self.max_items = _int_setting(function, DEFAULT_MAX_ITEMS, "maxItemsPerInvocation")
@@ -504,10 +505,11 @@ class CosmosDBTrigger:
         after a restart no range has missed a change (a faster one may see a few again)."""
         assert self._leases is not None and self._key is not None
         self._progress[feed_range.index] = position
-        lowest = min(self._progress.values())
-        if lowest > self._checkpointed:
-            self._checkpointed = lowest
-            await asyncio.to_thread(self._leases.checkpoint, self._key, lowest)
+        async with self._lease_lock:  # one lease write at a time: a lower one never lands last
+            lowest = min(self._progress.values())
+            if lowest > self._checkpointed:
+                await asyncio.to_thread(self._leases.checkpoint, self._key, lowest)
+                self._checkpointed = lowest
 
     async def _deliver(self, feed_range: FeedRange, count: int, position: int, last: int) -> None:
         """One invocation on the range's `count` documents after `position` through `last`."""
