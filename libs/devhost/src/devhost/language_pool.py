@@ -3,11 +3,12 @@
 As the Functions host does, the app's worker process keeps the triggers (polling, receipts,
 leases, settlement, retries, poison, logging, output bindings) and hands invocations to N child
 processes (`devhost.language_worker`), each of which imported and indexed the app itself.
-Only blob- and Cosmos DB-triggered functions are handed over (their inputs are rebuilt in the
-child, see `devhost.language_marshal`); every other trigger runs in the worker process as with
-one worker. An invocation goes to the child with the fewest invocations in flight (ties: round
-robin). A child that dies fails its in-flight invocations with `LanguageWorkerExitedError` (the
-trigger's own retry rules apply) and is restarted.
+Blob- and Cosmos DB-triggered functions and Durable activities are handed over (their inputs
+are rebuilt in the child, see `devhost.language_marshal`), except functions with a Durable
+client binding; everything else runs in the worker process as with one worker. An invocation
+goes to the child with the fewest invocations in flight (ties: round robin). A child that dies
+fails its in-flight invocations with `LanguageWorkerExitedError` (the trigger's own retry rules
+apply) and is restarted.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ log = logging.getLogger("devhost.language_pool")
 
 SETTING = "FUNCTIONS_WORKER_PROCESS_COUNT"
 MAX_PROCESSES = 10
-POOLED_TRIGGERS = frozenset({"blobTrigger", "cosmosDBTrigger"})
+POOLED_TRIGGERS = frozenset({"blobTrigger", "cosmosDBTrigger", "activityTrigger"})
 RESTART_DELAY = 1.0
 
 
@@ -114,7 +115,11 @@ class LanguageWorkerPool:
         return [child.pid for child in self._children]
 
     def handles(self, function: FunctionInfo) -> bool:
-        """Whether invocations of ``function`` go to the pool (blob and Cosmos DB triggers)."""
+        """Whether invocations of ``function`` go to the pool: blob- and Cosmos DB-triggered
+        functions and Durable activities, unless the function takes a Durable client (the
+        worker process fills that binding in; a child has no management API of its own)."""
+        if any(binding.type.lower() == "durableclient" for binding in function.bindings):
+            return False
         return function.trigger.type in POOLED_TRIGGERS
 
     async def start(self) -> None:

@@ -99,6 +99,10 @@ async def _serve(
         log.error("App %s failed to start: %s", host.app_name, error)
         control.send("failed", stage="start", error=str(error), traceback=traceback.format_exc())
         return EXIT_START_FAILED
+    except DevhostError as error:  # a setting read at start (host.json, app settings): no restart heals it
+        log.error("App %s failed to load its configuration: %s", host.app_name, error)
+        control.send("failed", stage="load", error=str(error), traceback="")
+        return EXIT_LOAD_FAILED
     control.send("ready", port=host.port, pid=os.getpid(), functions=[s.to_json() for s in host.statuses])
     log.info("Host started (%s)", host.base_url)
     await stop.wait()

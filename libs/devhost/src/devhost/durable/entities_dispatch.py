@@ -276,7 +276,8 @@ def batch_size_from(host_json: dict[str, Any]) -> int:
 
     Raises ValueError naming the setting when it is not a positive integer.
     """
-    extensions = {str(k).lower(): v for k, v in (host_json.get("extensions") or {}).items()}
+    top = {str(k).lower(): v for k, v in host_json.items()}
+    extensions = {str(k).lower(): v for k, v in (top.get("extensions") or {}).items()}
     durable = {str(k).lower(): v for k, v in (extensions.get("durabletask") or {}).items()}
     configured = durable.get("maxentityoperationbatchsize")
     if configured is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 from typing import Any
 
@@ -26,6 +27,7 @@ from devhost.durable.entities_dispatch import batch_size_from
 from devhost.durable.http_api import ManagementApi
 from devhost.durable.links import ManagementLinks, load_or_create_system_key, task_hub_name
 from devhost.durable.session import SessionSettings
+from devhost.errors import HostJsonError
 from devhost.indexing import FunctionInfo
 from devhost.state import StateLayout
 from devhost.triggers.base import AppContext
@@ -35,6 +37,26 @@ log = logging.getLogger("devhost.durable")
 
 class ActivityFailedError(Exception):
     """An activity invocation failed; the message carries the function's own error."""
+
+
+def max_concurrent_activities(host_json: dict[str, Any]) -> int:
+    """``extensions.durableTask.maxConcurrentActivityFunctions`` (keys case-insensitive), else
+    Azure's default: 10 times the processor count.
+
+    Raises HostJsonError naming the setting when it is not a positive integer.
+    """
+    top = {str(k).lower(): v for k, v in host_json.items()}
+    extensions = {str(k).lower(): v for k, v in (top.get("extensions") or {}).items()}
+    durable = {str(k).lower(): v for k, v in (extensions.get("durabletask") or {}).items()}
+    configured = durable.get("maxconcurrentactivityfunctions")
+    if configured is None:
+        return 10 * (os.cpu_count() or 1)
+    if isinstance(configured, bool) or not isinstance(configured, int) or configured < 1:
+        raise HostJsonError(
+            "host.json extensions.durableTask.maxConcurrentActivityFunctions must be a positive "
+            f"integer, not {configured!r}"
+        )
+    return configured
 
 
 class DurableHost:
@@ -53,7 +75,11 @@ class DurableHost:
             hub=task_hub_name(ctx.host.raw, ctx.app_name),
             system_key=None if no_auth else system_key,
         )
-        self.engine = Engine(app_dir / "taskhub.db", sessions=SessionSettings.from_host_json(ctx.host.raw))
+        self.engine = Engine(
+            app_dir / "taskhub.db",
+            sessions=SessionSettings.from_host_json(ctx.host.raw),
+            activity_workers=max_concurrent_activities(ctx.host.raw),
+        )
         self.engine.entities.batch_size = batch_size_from(ctx.host.raw)
         self.api = ManagementApi(self.engine, self.links, self._authorised)
         self._loop: asyncio.AbstractEventLoop | None = None
