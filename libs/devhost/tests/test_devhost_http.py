@@ -153,10 +153,12 @@ def test_admin_invoke_needs_the_master_key_and_runs_a_timer_function(webapp: Dev
     answer = http("POST", url, body=body, headers={"x-functions-key": webapp.master_key("webapp")})
     assert answer.status == 202
     out = webapp.state.parent / "out"
-    records = wait_for(
-        lambda: (out / "record_invocation.jsonl").exists() and (out / "record_invocation.jsonl")
+    path = out / "record_invocation.jsonl"
+    lines = wait_for(  # the file may exist before its first line is written
+        lambda: path.exists() and path.read_text().endswith("\n") and path.read_text().splitlines(),
+        what="the invocation's record",
     )
-    assert json.loads(records.read_text().splitlines()[0]) == {"past_due": False}
+    assert json.loads(lines[0]) == {"past_due": False}
 
 
 def test_admin_invoke_of_an_unknown_function_is_404(webapp: DevhostProcess) -> None:
