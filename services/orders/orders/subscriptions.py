@@ -1,4 +1,5 @@
-"""Blueprint: inventory's answers (subscription `orders` of topic `inventory`) and the outbox relay.
+"""Blueprint: inventory's answers (subscription `orders` of topic `inventory`), the outbox relay and
+the start of each accepted order's saga (two functions on the store's change feed).
 
 Each trigger decodes its binding, calls one handler and maps the outcome. Inventory's answer is
 raised on the order's saga as the external event `reservation`; an answer for a saga that ended
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -27,6 +30,7 @@ from .saga import RESERVATION_EVENT
 log = logging.getLogger("orders")
 bp = DurableBlueprint()
 WORKFLOW = "order_workflow"
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @bp.service_bus_topic_trigger(
@@ -55,30 +59,45 @@ async def on_inventory_event(message: func.ServiceBusMessage, client: df.Durable
     log.info("order %s: %s raised on its saga", order_id, payload["outcome"])
 
 
-@bp.retry(
-    strategy="exponential_backoff",
-    max_retry_count="-1",
-    minimum_interval="00:00:01",
-    maximum_interval="00:01:00",
-)
-@bp.cosmos_db_trigger(
-    arg_name="documents",
-    connection="OrdersStore",
-    database_name="%ORDERS_DATABASE%",
-    container_name="%ORDERS_CONTAINER%",
-    lease_container_name="leases",
-    create_lease_container_if_not_exists=True,
-    start_from_beginning=True,
-    feed_poll_delay=200,
-    max_items_per_invocation=1000,
-)
-@bp.durable_client_input(client_name="client")
-async def relay_outbox(documents: func.DocumentList, client: df.DurableOrchestrationClient) -> None:
+def _follows_the_store(function: _F) -> _F:
+    """The order store's change feed (each function has its own lease), retried until a batch
+    succeeds: an event is never skipped."""
+    feed = bp.cosmos_db_trigger(
+        arg_name="documents",
+        connection="OrdersStore",
+        database_name="%ORDERS_DATABASE%",
+        container_name="%ORDERS_CONTAINER%",
+        lease_container_name="leases",
+        create_lease_container_if_not_exists=True,
+        start_from_beginning=True,
+        feed_poll_delay=200,
+        max_items_per_invocation=1000,
+    )
+    retry = bp.retry(
+        strategy="exponential_backoff",
+        max_retry_count="-1",
+        minimum_interval="00:00:01",
+        maximum_interval="00:01:00",
+    )
+    return retry(feed(function))
+
+
+@_follows_the_store
+def relay_outbox(documents: func.DocumentList) -> None:
+    """Publish the new order events (the outbox). It takes no Durable client, so with
+    `FUNCTIONS_WORKER_PROCESS_COUNT` above 1 it runs in any worker process."""
     current = service()
-    batch = [dict(document) for document in documents]
-    sent = await asyncio.to_thread(relay, batch, current.orders.mapper, current.publisher)
+    sent = relay([dict(document) for document in documents], current.orders.mapper, current.publisher)
     log.info("relayed %d event(s) from %d document(s)", sent, len(documents))
-    pending = await asyncio.to_thread(awaiting_saga, current.orders, accepted_orders(batch))
+
+
+@_follows_the_store
+@bp.durable_client_input(client_name="client")
+async def start_sagas(documents: func.DocumentList, client: df.DurableOrchestrationClient) -> None:
+    """Start the saga of every newly accepted order still pending (see `start_saga`)."""
+    current = service()
+    accepted = accepted_orders([dict(document) for document in documents])
+    pending = await asyncio.to_thread(awaiting_saga, current.orders, accepted)
     for order_id in pending:
         await start_saga(client, order_id)
 
