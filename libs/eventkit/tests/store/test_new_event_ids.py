@@ -1,14 +1,16 @@
 """NewEvent ids: version 4 UUIDs exactly as `uuid` writes them, never repeated, not even by a
-forked child that inherited its parent's random pool."""
+forked child that inherited its parent's random pool; and metadata stored exactly as given."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
-from eventkit.store import events
+from eventkit.store import SQLiteEventStore, events
 from eventkit.store.events import NewEvent
 
 
@@ -44,3 +46,20 @@ def test_a_forked_child_does_not_reuse_the_random_bytes_its_parent_had_left() ->
     parent_ids = [events._new_event_id() for _ in range(4)]
     assert len(child_ids) == 4
     assert not set(child_ids) & set(parent_ids)
+
+
+def test_events_sharing_metadata_keep_each_its_own_exact_metadata_in_the_store(tmp_path: Path) -> None:
+    store = SQLiteEventStore(tmp_path / "store.db")
+    metadatas: list[dict[str, object]] = [
+        {"schema_version": 1, "correlation_id": "c-1"},
+        {"schema_version": 1, "correlation_id": "c-1"},  # equal: stored as the same text
+        {"schema_version": True, "correlation_id": "c-1"},  # equal in Python, not in JSON
+        {"schema_version": 1.0, "correlation_id": "c-1"},
+        {"correlation_id": "c-1", "schema_version": 1},  # other key order
+        {"nested": {"a": 1}},
+        {"nested": {"a": True}},
+    ]
+    store.append("s-1", 0, [NewEvent("t", {}, metadata) for metadata in metadatas])
+    stored = [event.metadata for event in store.read_stream("s-1")]
+    assert [json.dumps(m) for m in stored] == [json.dumps(m) for m in metadatas]
+    store.close()

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from eventkit.store.errors import AlreadyProcessed, BatchConcurrencyError, ConcurrencyError
-from eventkit.store.events import NewEvent, StoredEvent, StreamAppend, Tracking
+from eventkit.store.events import JsonObject, NewEvent, StoredEvent, StreamAppend, Tracking
 from eventkit.store.port import (
     EventStore,
     check_append,
@@ -314,18 +314,40 @@ def _open(path: Path, synchronous: Synchronous, busy_timeout: float) -> sqlite3.
 def _rows(
     stream_id: str, expected_version: int, events: Sequence[NewEvent], now: int
 ) -> list[tuple[str, int, str, str, str, str, int]]:
-    return [
-        (
-            stream_id,
-            expected_version + index,
-            event.type,
-            dump_json(event.data, "data", event),
-            dump_json(event.metadata, "metadata", event),
-            event.event_id,
-            now,
+    rows = []
+    metadata: JsonObject = {}
+    metadata_text = ""
+    for index, event in enumerate(events, start=1):
+        if not metadata_text or not _same_flat(event.metadata, metadata):  # a decision's events share it
+            metadata, metadata_text = event.metadata, dump_json(event.metadata, "metadata", event)
+        rows.append(
+            (
+                stream_id,
+                expected_version + index,
+                event.type,
+                dump_json(event.data, "data", event),
+                metadata_text,
+                event.event_id,
+                now,
+            )
         )
-        for index, event in enumerate(events, start=1)
-    ]
+    return rows
+
+
+def _same_flat(a: JsonObject, b: JsonObject) -> bool:
+    """Whether two flat JSON objects encode to the same text: same keys in the same order, same
+    scalar values of the same types (`1`, `1.0` and `True` are equal in Python, not in JSON)."""
+    if len(a) != len(b):
+        return False
+    for (key, value), (other_key, other) in zip(a.items(), b.items(), strict=True):
+        if (
+            key != other_key
+            or type(value) is not type(other)
+            or value != other
+            or isinstance(value, dict | list)
+        ):
+            return False
+    return True
 
 
 def _conflicts(connection: sqlite3.Connection, appends: Sequence[StreamAppend]) -> list[ConcurrencyError]:
