@@ -31,6 +31,8 @@ log = logging.getLogger("orders")
 bp = DurableBlueprint()
 WORKFLOW = "order_workflow"
 _F = TypeVar("_F", bound=Callable[..., Any])
+SAGA_STARTS_AT_ONCE = 16
+"""Sagas a batch starts concurrently (each start is a request to the Durable management API)."""
 
 
 @bp.service_bus_topic_trigger(
@@ -98,8 +100,13 @@ async def start_sagas(documents: func.DocumentList, client: df.DurableOrchestrat
     current = service()
     accepted = accepted_orders([dict(document) for document in documents])
     pending = await asyncio.to_thread(awaiting_saga, current.orders, accepted)
-    for order_id in pending:
-        await start_saga(client, order_id)
+    turns = asyncio.Semaphore(SAGA_STARTS_AT_ONCE)
+
+    async def start(order_id: str) -> None:
+        async with turns:
+            await start_saga(client, order_id)
+
+    await asyncio.gather(*(start(order_id) for order_id in pending))
 
 
 async def start_saga(client: df.DurableOrchestrationClient, order_id: str) -> None:
