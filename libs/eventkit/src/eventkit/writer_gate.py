@@ -18,6 +18,7 @@ Where `fcntl` does not exist (Windows) only the in-process lock is taken.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,3 +76,17 @@ class WriterGate:
             if self._fd is not None and self._pid == os.getpid():
                 os.close(self._fd)
             self._fd = None
+
+
+@contextmanager
+def gated_write(connection: sqlite3.Connection, gate: WriterGate) -> Iterator[sqlite3.Connection]:
+    """One write transaction on `connection` in the file's writer turn: `BEGIN IMMEDIATE` (the
+    writer lock is taken before the first read), `COMMIT` on success, `ROLLBACK` on any error."""
+    with gate.turn():
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")

@@ -49,7 +49,7 @@ from eventkit.store.port import (
     check_tracking,
     dump_json,
 )
-from eventkit.writer_gate import WriterGate
+from eventkit.writer_gate import WriterGate, gated_write
 
 _SCHEMA = (
     """
@@ -268,15 +268,8 @@ class SQLiteEventStore(EventStore):
 
     @contextmanager
     def _write_transaction(self) -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
-        with self._gate.turn():
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+        with gated_write(self._connection(), self._gate) as connection:
+            yield connection
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from eventkit.writer_gate import WriterGate
+from eventkit.writer_gate import WriterGate, gated_write
 
 SCHEMA_VERSION = 1
 PAGE_SIZE = 8192
@@ -115,15 +115,8 @@ class NamespaceStore:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken before the first read so nothing can slip in between."""
-        with self._lock, self._gate.turn():
-            connection = self._connection
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+        with self._lock, gated_write(self._connection, self._gate) as connection:
+            yield connection
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
