@@ -133,6 +133,8 @@ def test_a_feed_batch_reads_its_documents_when_first_used_and_only_then(tmp_path
     assert [document.to_dict() for document in batch] == expected
     assert all(isinstance(document, func.Document) for document in batch)
     assert pickle.loads(pickle.dumps(batch)) == batch  # pickled as the plain list it holds
+    batch.data = []  # a list the function assigns is the list from then on, even an empty one
+    assert len(batch) == 0 and not batch
     store.close()
 
 

@@ -290,7 +290,9 @@ class FeedDocuments(func.DocumentList):
         self._store: SQLiteEventStore | None = store
         self._loaded: list[func.Document] | None = None
         self._lock = threading.Lock()
-        super().__init__()
+        self._built = False
+        super().__init__()  # assigns data = [], which must not count as the documents
+        self._built = True
 
     @property  # UserList keeps its items in a plain attribute; here they are read when first used
     def data(self) -> list[func.Document]:
@@ -306,7 +308,7 @@ class FeedDocuments(func.DocumentList):
 
     @data.setter
     def data(self, value: list[func.Document]) -> None:
-        if value:  # UserList.__init__ sets [] first; anything else is a real assignment
+        if self._built:
             self._loaded = list(value)
 
     def __reduce__(self) -> Any:  # pickled (a return value, an output) as the plain list it is
