@@ -12,7 +12,7 @@ import azure.functions as func
 import pytest
 
 from devhost.language_marshal import FeedReference, marshal_value
-from devhost.triggers.cosmos import (
+from devhost.triggers.cosmos_feed import (
     WHOLE_FEED,
     FeedDocuments,
     FeedRange,

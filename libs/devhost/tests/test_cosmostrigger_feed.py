@@ -10,7 +10,7 @@ from typing import Any
 
 from devhost.state import StateLayout
 from devhost.testing import DevhostProcess, wait_for
-from devhost.triggers.cosmos import append_documents
+from devhost.triggers.cosmos_feed import append_documents
 from eventkit.store import SQLiteEventStore
 from eventkit.store.events import NewEvent
 

@@ -22,7 +22,7 @@ import pytest
 
 from devhost.state import StateLayout
 from devhost.testing import DevhostProcess, wait_for
-from devhost.triggers.cosmos import (
+from devhost.triggers.cosmos_feed import (
     FEED_RANGES_SETTING,
     CosmosTriggerError,
     FeedRange,
@@ -153,7 +153,7 @@ def test_another_process_puts_each_stream_in_the_same_range() -> None:
     streams = [new_stream() for _ in range(50)]
     script = (
         "import json, sys\n"
-        "from devhost.triggers.cosmos import FeedRange\n"
+        "from devhost.triggers.cosmos_feed import FeedRange\n"
         "streams = json.loads(sys.argv[1])\n"
         "print(json.dumps([[i for i in range(5) if FeedRange(i, 5).holds(s)] for s in streams]))\n"
     )

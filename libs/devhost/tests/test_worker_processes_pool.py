@@ -15,7 +15,7 @@ from devhost.state import StateLayout
 from devhost.testing import DevhostProcess, wait_for
 from devhost.triggers.blob import POISON_QUEUE
 from devhost.triggers.blob_receipts import BlobReceipts
-from devhost.triggers.cosmos import read_documents
+from devhost.triggers.cosmos_feed import read_documents
 from eventkit.store.events import NewEvent
 
 APP = Path(__file__).parent / "apps" / "worker_processes"

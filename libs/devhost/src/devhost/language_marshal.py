@@ -23,7 +23,7 @@ from typing import Any
 import azure.functions as func
 
 from devhost.triggers.blob_stream import FileInputStream
-from devhost.triggers.cosmos import WHOLE_FEED, FeedDocuments, FeedRange
+from devhost.triggers.cosmos_feed import WHOLE_FEED, FeedDocuments, FeedRange
 
 _HEADER = struct.Struct(">I")
 _PLAIN = (bytes, str, int, float, bool, type(None))

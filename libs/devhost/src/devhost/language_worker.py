@@ -44,7 +44,7 @@ from devhost.logs import configure_logging, current_invocation, level_from_azure
 from devhost.state import STATE_DIR_VARIABLE, StateLayout
 from devhost.triggers.blob import open_blob_stream
 from devhost.triggers.blob_stream import FileInputStream
-from devhost.triggers.cosmos import FeedDocuments
+from devhost.triggers.cosmos_feed import FeedDocuments
 from eventkit.blobs import BlobNotFound, FileSystemBlobStore
 from eventkit.store import SQLiteEventStore
 
