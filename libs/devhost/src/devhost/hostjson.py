@@ -104,6 +104,13 @@ def _section(parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return value
 
 
+def durable_task_value(data: dict[str, Any], key: str) -> Any:
+    """``extensions.durableTask.<key>`` of host.json, every name matched case-insensitively as
+    Azure reads them; None when absent. Raises HostJsonError when a section is not an object."""
+    extensions = _section(data, "extensions", "extensions")
+    return _get(_section(extensions, "durableTask", "extensions.durableTask"), key)
+
+
 def _int(section: dict[str, Any], key: str, default: int, where: str) -> int:
     value = _get(section, key)
     if value is None:

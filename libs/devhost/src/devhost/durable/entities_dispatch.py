@@ -39,6 +39,7 @@ from devhost.durable.entities import (
 )
 from devhost.durable.errors import DurableError
 from devhost.durable.taskhub import Message, TaskHub
+from devhost.hostjson import durable_task_value
 
 log = logging.getLogger("devhost.durable.entities")
 
@@ -276,10 +277,7 @@ def batch_size_from(host_json: dict[str, Any]) -> int:
 
     Raises ValueError naming the setting when it is not a positive integer.
     """
-    top = {str(k).lower(): v for k, v in host_json.items()}
-    extensions = {str(k).lower(): v for k, v in (top.get("extensions") or {}).items()}
-    durable = {str(k).lower(): v for k, v in (extensions.get("durabletask") or {}).items()}
-    configured = durable.get("maxentityoperationbatchsize")
+    configured = durable_task_value(host_json, "maxEntityOperationBatchSize")
     if configured is None:
         return DEFAULT_BATCH_SIZE
     if isinstance(configured, bool) or not isinstance(configured, int) or configured < 1:

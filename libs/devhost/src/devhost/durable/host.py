@@ -28,6 +28,7 @@ from devhost.durable.http_api import ManagementApi
 from devhost.durable.links import ManagementLinks, load_or_create_system_key, task_hub_name
 from devhost.durable.session import SessionSettings
 from devhost.errors import HostJsonError
+from devhost.hostjson import durable_task_value
 from devhost.indexing import FunctionInfo
 from devhost.state import StateLayout
 from devhost.triggers.base import AppContext
@@ -45,10 +46,7 @@ def max_concurrent_activities(host_json: dict[str, Any]) -> int:
 
     Raises HostJsonError naming the setting when it is not a positive integer.
     """
-    top = {str(k).lower(): v for k, v in host_json.items()}
-    extensions = {str(k).lower(): v for k, v in (top.get("extensions") or {}).items()}
-    durable = {str(k).lower(): v for k, v in (extensions.get("durabletask") or {}).items()}
-    configured = durable.get("maxconcurrentactivityfunctions")
+    configured = durable_task_value(host_json, "maxConcurrentActivityFunctions")
     if configured is None:
         return 10 * (os.cpu_count() or 1)
     if isinstance(configured, bool) or not isinstance(configured, int) or configured < 1:
