@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from processes import child_pids, peak_mb
+
 from devhost.state import StateLayout
 from devhost.testing import DevhostProcess, free_port_block, wait_for
 
@@ -121,14 +123,6 @@ class _ProcessedCounter:
         self._bus.close()
 
 
-def peak_mb(pid: int) -> float:
-    """The process's peak resident set (VmHWM) in MB; raises `LookupError` if not reported."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise LookupError(f"/proc/{pid}/status has no VmHWM line")
-
-
 def measure(files: int = 500, rows: int = 2000, timeout: float = 1800.0) -> NightlyFigures:
     """Run one night of `files` supplier files of `rows` rows each; see `NightlyFigures`.
     Raises `TimeoutError` (from `wait_for`) if the feeds are not all processed in `timeout` s."""
@@ -158,19 +152,11 @@ def measure(files: int = 500, rows: int = 2000, timeout: float = 1800.0) -> Nigh
             if pid is None:
                 raise LookupError(f"devhost reported no worker pid for {APP.name}")
             peak = peak_mb(pid)
-            children = tuple(peak_mb(child) for child in _children(pid))
+            children = tuple(peak_mb(child) for child in child_pids(pid))
         finally:
             host.stop()
     total = files * rows
     return NightlyFigures(total, total / published, peak, children, applied, published)
-
-
-def _children(pid: int) -> list[int]:
-    """The live child processes of `pid` (its language workers)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found.extend(int(child) for child in (task / "children").read_text().split())
-    return found
 
 
 def _has_reporting(layout: StateLayout) -> bool:

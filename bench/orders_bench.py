@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+from processes import child_pids, peak_mb
+
 from devhost.state import StateLayout
 from devhost.testing import DevhostProcess, free_port_block, http, wait_for
 
@@ -53,14 +55,6 @@ class OrdersFigures:
     p50_seconds: float
     p99_seconds: float
     peak_mb: dict[str, float]
-
-
-def peak_mb(pid: int) -> float:
-    """The process's peak resident set (VmHWM) in MB; raises `LookupError` if not reported."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise LookupError(f"/proc/{pid}/status has no VmHWM line")
 
 
 class ConfirmedWatch:
@@ -193,21 +187,13 @@ def measure(
             for app in (INVENTORY, ORDERS):
                 pid = _pid(host, app.name)
                 peaks[f"{app.name} worker"] = peak_mb(pid)
-                for number, child in enumerate(_children(pid), start=1):
+                for number, child in enumerate(child_pids(pid), start=1):
                     peaks[f"{app.name} language worker {number}"] = peak_mb(child)
         finally:
             host.stop()
     return OrdersFigures(
         orders, rate_figure, rate, len(delays), _percentile(delays, 0.5), _percentile(delays, 0.99), peaks
     )
-
-
-def _children(pid: int) -> list[int]:
-    """The live child processes of `pid` (its language workers, FUNCTIONS_WORKER_PROCESS_COUNT)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found.extend(int(child) for child in (task / "children").read_text().split())
-    return found
 
 
 def _pid(host: DevhostProcess, app: str) -> int:
