@@ -173,7 +173,6 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         topic="inventory",
         name="orders",
         event_types=_types("inventory.stock.reserved.v1", "inventory.reservation.rejected.v1"),
-        requires_session=True,
     ),
     Subscription(
         topic="inventory",

@@ -40,7 +40,6 @@ SAGA_STARTS_AT_ONCE = 16
     connection="ServiceBusConnection",
     topic_name="inventory",
     subscription_name="orders",
-    is_sessions_enabled=True,
 )
 @bp.durable_client_input(client_name="client")
 async def on_inventory_event(message: func.ServiceBusMessage, client: df.DurableOrchestrationClient) -> None:
