@@ -30,6 +30,9 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy contracts/src libs/eventkit/src libs/devhost/src
+	@# each service on its own (its package is found through MYPYPATH, as the host finds it)
+	@for app in $(wildcard services/*/function_app.py); do dir=$${app%/function_app.py}; \
+		echo "mypy $$dir"; MYPYPATH=$$dir $(VENV)/bin/mypy $$dir/$${dir##*/} $$app || exit 1; done
 
 bench: setup
 	$(PY) bench/run.py
