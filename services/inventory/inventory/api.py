@@ -13,15 +13,14 @@ from typing import Any
 
 import azure.functions as func
 
+from contracts.api import INVALID_SKU, PROBLEM_BASE, is_sku
 from eventkit.blobs import BlobNotFound
 from eventkit.http.problems import PROBLEM_CONTENT_TYPE, ProblemDetails
 
 from .bootstrap import service
-from .feeds import SKU_PATTERN
 from .handlers import feed_status, rejected_rows, stock_of
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
-PROBLEM_BASE = "https://nightshift.example/problems/"
 FEED_ID_PATTERN = re.compile(r"^feed-[0-9a-f]{32}$")
 
 
@@ -36,19 +35,13 @@ def problem(status: int, kind: str, title: str, detail: str, instance: str) -> f
 
 
 def _bad_sku(sku: str, instance: str) -> func.HttpResponse | None:
-    if SKU_PATTERN.match(sku):
+    if is_sku(sku):
         return None
-    return problem(
-        400,
-        "invalid-sku",
-        "Invalid SKU",
-        "a SKU is 1-64 letters, digits and ._/-, starting with a letter or digit",
-        instance,
-    )
+    return problem(INVALID_SKU.status, INVALID_SKU.kind, INVALID_SKU.title, INVALID_SKU.detail, instance)
 
 
 def _bad_feed_id(feed_id: str, instance: str) -> func.HttpResponse | None:
-    if FEED_ID_PATTERN.match(feed_id):
+    if FEED_ID_PATTERN.fullmatch(feed_id):
         return None
     return problem(
         400,

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO, Literal
 
+from contracts.api import is_sku
 from eventkit.blobs import InvalidBlobName
 from eventkit.blobs.names import validate_blob_name
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("sku", "warehouse", "on_hand", "unit_cost")
-SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 WAREHOUSE_PATTERN = re.compile(r"^[A-Z]{2,4}-?[A-Z0-9]{1,8}$")
 SUPPLIER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
@@ -114,7 +114,7 @@ def parse_feed_name(blob_name: str) -> FeedName:
     if len(parts) != 2:
         raise FeedNameInvalid(f"blob name {blob_name!r} must be '<supplier-id>/<file>', one folder deep")
     supplier_id, file_name = parts
-    if not SUPPLIER_PATTERN.match(supplier_id):
+    if not SUPPLIER_PATTERN.fullmatch(supplier_id):
         raise FeedNameInvalid(f"supplier id {supplier_id!r} must be lowercase letters, digits and '-'")
     lowered = file_name.lower()
     gzipped = lowered.endswith(".gz")
@@ -270,10 +270,10 @@ def _validate(
         if value is None or (isinstance(value, str) and not value.strip()):
             return RejectedRow(line, f"missing field {column}", raw)
     sku = _text(fields["sku"])
-    if sku is None or not SKU_PATTERN.match(sku):
+    if sku is None or not is_sku(sku):
         return RejectedRow(line, f"bad sku {fields['sku']!r}: letters, digits and ._/- only, at most 64", raw)
     warehouse = _text(fields["warehouse"])
-    if warehouse is None or not WAREHOUSE_PATTERN.match(warehouse):
+    if warehouse is None or not WAREHOUSE_PATTERN.fullmatch(warehouse):
         return RejectedRow(
             line, f"unknown warehouse format {fields['warehouse']!r} (expected e.g. DE-BER1)", raw
         )
@@ -285,7 +285,7 @@ def _validate(
         return RejectedRow(line, cost, raw)
     currency_value = fields.get("currency")
     currency = _text(currency_value) if currency_value not in (None, "") else default_currency
-    if currency is None or not CURRENCY_PATTERN.match(currency):
+    if currency is None or not CURRENCY_PATTERN.fullmatch(currency):
         return RejectedRow(line, f"bad currency {currency_value!r}: three capital letters (ISO 4217)", raw)
     return FeedRow(line, sku, warehouse, on_hand, cost, currency)
 

@@ -18,12 +18,12 @@ from typing import Any, TypeVar
 import azure.durable_functions as df
 import azure.functions as func
 
+from contracts.api import INVALID_SKU, PROBLEM_BASE, is_sku
 from eventkit.http.problems import PROBLEM_CONTENT_TYPE, ProblemDetails
 
 from .blueprint import DurableBlueprint
 from .bootstrap import service
 from .domain import (
-    SKU_PATTERN,
     CurrencyMismatch,
     IdempotencyKeyConflict,
     OrderAlreadyCancelled,
@@ -55,7 +55,6 @@ from .views import order_view, price_view
 
 bp = DurableBlueprint()
 log = logging.getLogger("orders")
-PROBLEM_BASE = "https://nightshift.example/problems/"
 ORDER_ID_PATTERN = re.compile(r"^ord-[0-9a-f]{32}$")
 REFUND_WORKFLOW = "order_refund"
 T = TypeVar("T")
@@ -91,7 +90,7 @@ def _base(req: func.HttpRequest) -> str:
 
 
 def _bad_order_id(order_id: str, instance: str) -> func.HttpResponse | None:
-    if ORDER_ID_PATTERN.match(order_id):
+    if ORDER_ID_PATTERN.fullmatch(order_id):
         return None
     return problem(
         400,
@@ -103,15 +102,9 @@ def _bad_order_id(order_id: str, instance: str) -> func.HttpResponse | None:
 
 
 def _bad_sku(sku: str, instance: str) -> func.HttpResponse | None:
-    if SKU_PATTERN.match(sku):
+    if is_sku(sku):
         return None
-    return problem(
-        400,
-        "invalid-sku",
-        "Invalid SKU",
-        "a SKU is 1-64 letters, digits and ._/-, starting with a letter or digit",
-        instance,
-    )
+    return problem(INVALID_SKU.status, INVALID_SKU.kind, INVALID_SKU.title, INVALID_SKU.detail, instance)
 
 
 # --- orders -----------------------------------------------------------------------------------

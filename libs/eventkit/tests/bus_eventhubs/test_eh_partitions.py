@@ -195,7 +195,7 @@ def test_consumer_groups_are_created_once_and_listed(namespace: EmbeddedEventHub
         namespace.receive(hub, "orders", "0", "-1")
 
 
-@pytest.mark.parametrize("bad_name", ["", "-leading", "trailing.", "has space", "$Other", "x" * 257])
+@pytest.mark.parametrize("bad_name", ["", "-leading", "trailing.", "has space", "$Other", "x" * 257, "hub\n"])
 def test_names_that_azure_refuses_are_refused(namespace: EmbeddedEventHubs, bad_name: str) -> None:
     with pytest.raises(EntityNameError):
         namespace.create_event_hub(bad_name)

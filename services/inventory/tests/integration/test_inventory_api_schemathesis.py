@@ -84,12 +84,16 @@ def test_invalid_parameters_never_cause_a_server_error_or_an_undocumented_status
 @pytest.mark.timeout(120)
 def test_a_malformed_id_is_a_400_problem_and_a_missing_key_a_bodiless_401(inventory_host: Any) -> None:
     bad_sku = inventory_host.get("/api/stock/-starts-with-a-dash")
+    trailing_break = inventory_host.get("/api/stock/SKU-1%0A")
+    feed_with_break = inventory_host.get(f"/api/feeds/feed-{'0' * 32}%0A")
     bad_feed = inventory_host.get("/api/feeds/not-a-feed-id/rejected-rows")
     unknown = inventory_host.get(f"/api/feeds/feed-{'0' * 32}")
     keyless = http("GET", inventory_host.process.url(0, "/api/stock/SKU-1"))
 
     assert (bad_sku.status, bad_sku.json()["type"]) == (400, PROBLEMS + "invalid-sku")
     assert (bad_feed.status, bad_feed.json()["type"]) == (400, PROBLEMS + "invalid-feed-id")
+    assert (trailing_break.status, trailing_break.json()["type"]) == (400, PROBLEMS + "invalid-sku")
+    assert (feed_with_break.status, feed_with_break.json()["type"]) == (400, PROBLEMS + "invalid-feed-id")
     assert (unknown.status, unknown.json()["type"]) == (404, PROBLEMS + "unknown-feed")
     assert bad_sku.headers["Content-Type"].startswith("application/problem+json")
     assert (keyless.status, keyless.body) == (401, b"")

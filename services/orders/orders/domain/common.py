@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
-"""A SKU as inventory's supplier feeds record it: 1-64 letters, digits and `._/-`."""
+from contracts.api import SKU_PATTERN as SKU_PATTERN  # the APIs' SKU rule, for the domain's users
 
 
 class OrdersError(Exception):

@@ -194,6 +194,14 @@ def test_listing_refuses_a_customer_id_with_whitespace_the_way_placing_does(pric
     assert_problem(listed, 400, "invalid-customer-id", None)
 
 
+def test_an_id_or_sku_followed_by_a_line_break_is_malformed_not_unknown(priced: Any) -> None:
+    order = priced.call("GET", f"/api/orders/ord-{uuid.uuid4().hex}%0A")
+    price = priced.call("GET", f"/api/catalog/{SKU}%0A")
+
+    assert_problem(order, 400, "invalid-order-id", None)
+    assert_problem(price, 400, "invalid-sku", None)
+
+
 PRICE = json.dumps({"unit_price_minor": 1, "currency": "EUR"}).encode()
 
 

@@ -53,7 +53,7 @@ def check_entity_name(kind: str, name: str) -> str:
     Azure's rule: 1 to 256 letters, digits, periods, hyphens and underscores, starting and
     ending with a letter or digit (`$Default` is the one name allowed to start with `$`).
     """
-    if not ENTITY_NAME_PATTERN.match(name) or (name.startswith("$") and name.lower() != "$default"):
+    if not ENTITY_NAME_PATTERN.fullmatch(name) or (name.startswith("$") and name.lower() != "$default"):
         raise EntityNameError(
             f"{kind} name {name!r} is invalid: use 1-256 letters, digits, '.', '-' or '_',"
             " starting and ending with a letter or digit"
