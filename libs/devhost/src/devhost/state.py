@@ -36,7 +36,7 @@ class StateLayoutError(ValueError):
 
 
 def _safe(kind: str, name: str) -> str:
-    if not _SAFE.match(name) or ".." in name:
+    if not _SAFE.fullmatch(name) or ".." in name:
         raise StateLayoutError(f"{kind} name {name!r} is not allowed (letters, digits, '.', '_', '-')")
     return name
 

@@ -108,8 +108,9 @@ def test_names_and_paths_follow_azures_grammar(bus: EmbeddedServiceBus) -> None:
     for bad in ("", "a/b", "t/subscriptions/", "-q", "q$"):
         with pytest.raises(InvalidEntityName):
             parse_path(bad)
-    with pytest.raises(InvalidEntityName):
-        bus.create_queue("has space")
+    for bad_name in ("has space", "queue\n"):
+        with pytest.raises(InvalidEntityName):
+            bus.create_queue(bad_name)
 
 
 def test_sending_to_a_missing_entity_or_a_subscription_is_refused(

@@ -104,7 +104,7 @@ class EntityPath:
 def check_name(name: str, what: str = "queue or topic") -> str:
     """Return `name` if it is a valid Azure entity name, else raise `InvalidEntityName`."""
     pattern = _SUBSCRIPTION_NAME if what == "subscription" else _NAME
-    if not pattern.match(name):
+    if not pattern.fullmatch(name):
         raise InvalidEntityName(
             f"{what} name {name!r} is invalid: use letters, digits, '.', '-', '_' "
             f"(starting with a letter or digit, at most {50 if what == 'subscription' else 260} characters)"
