@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from devhost.http.server import AppHttpServer, HttpRoute
 from devhost.indexing import AppIndex, FunctionInfo, load_app
 from devhost.invoke import InvocationResult, Invoker, default_thread_count
 from devhost.language_pool import SETTING as WORKER_PROCESS_COUNT
-from devhost.language_pool import LanguageWorkerPool, worker_process_count
+from devhost.language_pool import LanguageWorkerPool, LanguageWorkerPoolFailure, worker_process_count
 from devhost.provisioning import provision_app
 from devhost.settings import AppSettings, ConnectionResolver, load_app_settings, resolve_binding
 from devhost.state import STATE_DIR_VARIABLE
@@ -262,9 +263,15 @@ class AppHost:
                 continue
             await handler.deliver(self.context, function, binding, values[binding.name])
 
-    async def start(self, drain_timeout: float = 30.0) -> None:
+    async def start(
+        self,
+        drain_timeout: float = 30.0,
+        on_language_worker_failure: Callable[[LanguageWorkerPoolFailure], None] | None = None,
+    ) -> None:
         """Start the HTTP server and every trigger; state becomes ``Running``.
 
+        ``on_language_worker_failure`` is called when the language-worker pool gives up (a child
+        cannot load the app, or children keep exiting); the caller should then stop the host.
         Raises OSError when the port cannot be bound.
         """
         if self.index is None or self.settings is None:
@@ -276,7 +283,9 @@ class AppHost:
         )
         process_count = worker_process_count(self.settings.get(WORKER_PROCESS_COUNT))
         if process_count > 1:
-            self._language_workers = LanguageWorkerPool(self.app_dir, self.app_name, process_count)
+            self._language_workers = LanguageWorkerPool(
+                self.app_dir, self.app_name, process_count, on_failure=on_language_worker_failure
+            )
         self._invoker = Invoker(
             self.app_name,
             str(self.app_dir),

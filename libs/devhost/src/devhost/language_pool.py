@@ -8,7 +8,16 @@ are rebuilt in the child, see `devhost.language_marshal`), except functions with
 client binding; everything else runs in the worker process as with one worker. An invocation
 goes to the child with the fewest invocations in flight (ties: round robin). A child that dies
 fails its in-flight invocations with `LanguageWorkerExitedError` (the trigger's own retry rules
-apply) and is restarted.
+apply) and is restarted, as the Functions host restarts a crashed language worker, until the pool
+gives up and reports a `LanguageWorkerPoolFailure` to its ``on_failure`` callback (the app's worker
+process then stops):
+
+- a child that exits with `CHILD_LOAD_FAILED` could not import the app: restarting cannot help, so
+  it is not restarted and the failure is a load failure (the app is failed, as at load);
+- otherwise, as in Azure's host, each exit is an error; while there are fewer than
+  `ERRORS_PER_PROCESS` x the process count errors the child is restarted, after that it is not,
+  and when no child is left the pool gives up so that the whole app is recycled. An error more
+  than `ERROR_WINDOW` seconds after the previous one starts a new count.
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ import itertools
 import logging
 import pickle
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +44,18 @@ SETTING = "FUNCTIONS_WORKER_PROCESS_COUNT"
 MAX_PROCESSES = 10
 POOLED_TRIGGERS = frozenset({"blobTrigger", "cosmosDBTrigger", "activityTrigger"})
 RESTART_DELAY = 1.0
+CHILD_LOAD_FAILED = 3
+"""A child's exit code when it cannot load the app (`devhost.language_worker.main`)."""
+ERRORS_PER_PROCESS = 3
+"""Azure's host restarts language workers while it has seen fewer than 3 errors per process
+(``3 * FUNCTIONS_WORKER_PROCESS_COUNT``; RpcFunctionInvocationDispatcher.ErrorEventsThreshold)."""
+ERROR_WINDOW = 30 * 60.0
+"""Seconds: an error later than this after the previous one starts a new count (Azure's
+``WorkerRestartErrorIntervalThresholdInMinutes`` = 30)."""
+EXCEEDED_MESSAGE = (
+    "Exceeded language worker restart retry count for runtime:python. "
+    "Shutting down and proactively recycling the Functions Host to recover"
+)
 
 
 class LanguageWorkerError(Exception):
@@ -41,6 +64,18 @@ class LanguageWorkerError(Exception):
 
 class LanguageWorkerExitedError(Exception):
     """The language worker process running an invocation exited before answering."""
+
+
+@dataclass(frozen=True)
+class LanguageWorkerPoolFailure:
+    """Why the pool stopped restarting its children: the app's worker process must stop.
+
+    ``load_failed``: a child could not load the app (restarting will not heal it: the app is
+    failed, not restarted); otherwise children kept exiting and the app must be recycled.
+    """
+
+    load_failed: bool
+    message: str
 
 
 def worker_process_count(setting: str | None) -> int:
@@ -98,12 +133,25 @@ def _outcome(message: tuple[Any, ...]) -> RemoteOutcome:
 
 
 class LanguageWorkerPool:
-    """N language-worker children of one app; `invoke` runs one attempt in one of them."""
+    """N language-worker children of one app; `invoke` runs one attempt in one of them.
 
-    def __init__(self, app_dir: Path, app_name: str, count: int) -> None:
+    ``on_failure`` is called once, on the event loop, when the pool gives up (see the module
+    docstring); the caller is expected to stop the app. `failure` then holds the same value.
+    """
+
+    def __init__(
+        self,
+        app_dir: Path,
+        app_name: str,
+        count: int,
+        on_failure: Callable[[LanguageWorkerPoolFailure], None] | None = None,
+    ) -> None:
         self.app_dir = app_dir
         self.app_name = app_name
         self.count = count
+        self.failure: LanguageWorkerPoolFailure | None = None
+        self._on_failure = on_failure
+        self._errors: list[float] = []
         self._children: list[_Child] = []
         self._calls = itertools.count(1)
         self._turn = itertools.count()
@@ -167,26 +215,74 @@ class LanguageWorkerPool:
                     f"the language worker process {child.pid} of {self.app_name} exited with code {code} "
                     "while running this invocation"))  # fmt: skip
         child.pending.clear()
-        if self._closing:
+        if not self._closing and self.failure is None:
+            self._exited(child, code)
+
+    def _exited(self, child: _Child, code: int) -> None:
+        """Restart ``child`` or give up, by Azure's rules (module docstring)."""
+        if code == CHILD_LOAD_FAILED:
+            message = (
+                f"Language worker process {child.pid} of {self.app_name} exited with code {code}: it "
+                f"could not load the app (its error is logged above); {self.app_name} is stopped, "
+                "not restarted"
+            )
+            self._fail(LanguageWorkerPoolFailure(True, message))
+            return
+        now = time.monotonic()
+        if self._errors and now - self._errors[-1] > ERROR_WINDOW:
+            self._errors.clear()
+        self._errors.append(now)
+        threshold = ERRORS_PER_PROCESS * self.count
+        if len(self._errors) < threshold:
+            log.error(
+                "Language worker process %d of %s exited with code %s; restarting it (errors: %d, limit: %d)",
+                child.pid,
+                self.app_name,
+                code,
+                len(self._errors),
+                threshold,
+            )
+            task = asyncio.create_task(self._replace(child))
+            self._restarts.add(task)
+            task.add_done_callback(self._restarts.discard)
             return
         log.error(
-            "Language worker process %d of %s exited with code %s; restarting it",
+            "Language worker process %d of %s exited with code %s; not restarting it (errors: %d, limit: %d)",
             child.pid,
             self.app_name,
             code,
+            len(self._errors),
+            threshold,
         )
-        task = asyncio.create_task(self._replace(child))
-        self._restarts.add(task)
-        task.add_done_callback(self._restarts.discard)
+        if self._restarts or any(other.process.returncode is None for other in self._children):
+            return
+        message = (
+            f"{EXCEEDED_MESSAGE} (app {self.app_name}: {len(self._errors)} language worker process "
+            f"errors, each within {ERROR_WINDOW / 60:.0f} minutes of the previous)"
+        )
+        self._fail(LanguageWorkerPoolFailure(False, message))
+
+    def _fail(self, failure: LanguageWorkerPoolFailure) -> None:
+        if self.failure is not None:
+            return
+        self.failure = failure
+        log.error("%s", failure.message)
+        for task in list(self._restarts):
+            task.cancel()
+        if self._on_failure is not None:
+            self._on_failure(failure)
 
     async def _replace(self, dead: _Child) -> None:
         await asyncio.sleep(RESTART_DELAY)
-        if self._closing or dead not in self._children:
+        if self._closing or self.failure is not None or dead not in self._children:
             return
         try:
             fresh = await self._spawn()
-        except OSError:
-            log.exception("Restarting a language worker of %s failed", self.app_name)
+        except OSError as error:
+            message = (
+                f"A language worker process of {self.app_name} could not be started ({error}); recycling it"
+            )
+            self._fail(LanguageWorkerPoolFailure(False, message))
             return
         self._children[self._children.index(dead)] = fresh
         log.info("Language worker process %d of %s replaces %d", fresh.pid, self.app_name, dead.pid)

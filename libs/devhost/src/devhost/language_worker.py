@@ -40,6 +40,7 @@ from devhost.language_marshal import (
     encode_frame,
     frame_length,
 )
+from devhost.language_pool import CHILD_LOAD_FAILED
 from devhost.logs import configure_logging, current_invocation, level_from_azure
 from devhost.state import STATE_DIR_VARIABLE, StateLayout
 from devhost.triggers.blob import open_blob_stream
@@ -164,7 +165,8 @@ async def _serve(child: _Child, source: IO[bytes]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve invocations until stdin closes; exit code 3 when the app cannot be loaded."""
+    """Serve invocations until stdin closes; exit code 3 (`CHILD_LOAD_FAILED`: the pool does not
+    restart the child) when the app cannot be loaded."""
     parser = argparse.ArgumentParser(prog="python -m devhost.language_worker")
     parser.add_argument("--app", required=True, type=Path)
     parser.add_argument("--name", required=True)
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         child = _Child(args.app.resolve(), args.name, output)
     except DevhostError as error:
         log.error("Language worker for %s failed to load the app: %s", args.name, error)
-        return 3
+        return CHILD_LOAD_FAILED
     asyncio.run(_serve(child, source))
     os._exit(0)  # threads still running a function must not keep a dead parent's child alive
 

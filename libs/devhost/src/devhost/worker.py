@@ -5,8 +5,10 @@ over a pipe (``--control-fd``), one JSON object per line: ``indexed`` (the funct
 ``failed`` (stage ``load`` with the traceback, or ``start``), ``ready``. SIGTERM or SIGINT stops it
 gracefully: no new work, in-flight invocations finish (bounded by ``--drain-timeout``).
 
-Exit codes: 0 stopped, 3 the app failed to load (the supervisor does not restart it), 4 the app
-failed to start (e.g. port in use; restarted with backoff).
+Exit codes: 0 stopped, 3 the app failed to load (the supervisor does not restart it; also when a
+language-worker child cannot load it), 4 the app failed to start (e.g. port in use; restarted with
+backoff), 5 its language-worker children kept exiting (Azure recycles the host; restarted with
+backoff). For 3 and 5 the host drains and stops first, as on SIGTERM.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from devhost.apphost import AppHost
 from devhost.errors import AppLoadError, DevhostError
+from devhost.language_pool import LanguageWorkerPoolFailure
 from devhost.logs import configure_logging, level_from_azure
 from devhost.triggers.durable import uses_durable
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 
 EXIT_LOAD_FAILED = 3
 EXIT_START_FAILED = 4
+EXIT_LANGUAGE_WORKERS_FAILED = 5
 
 log = logging.getLogger("devhost.worker")
 
@@ -89,12 +93,18 @@ async def _serve(
     host: AppHost, control: _Control, drain_timeout: float, transport: ClientTransport | None
 ) -> int:
     stop = asyncio.Event()
+    failures: list[LanguageWorkerPoolFailure] = []
+
+    def language_workers_failed(failure: LanguageWorkerPoolFailure) -> None:
+        failures.append(failure)
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     installed = _install_client_transport(host, transport) if transport is not None else None
     try:
-        await host.start(drain_timeout=drain_timeout)
+        await host.start(drain_timeout=drain_timeout, on_language_worker_failure=language_workers_failed)
     except OSError as error:
         log.error("App %s failed to start: %s", host.app_name, error)
         control.send("failed", stage="start", error=str(error), traceback=traceback.format_exc())
@@ -106,12 +116,17 @@ async def _serve(
     control.send("ready", port=host.port, pid=os.getpid(), functions=[s.to_json() for s in host.statuses])
     log.info("Host started (%s)", host.base_url)
     await stop.wait()
+    failure = failures[0] if failures else None
+    if failure is not None and failure.load_failed:
+        control.send("failed", stage="load", error=failure.message, traceback="")
     log.info("Stopping %s: draining in-flight invocations (up to %.0fs)", host.app_name, drain_timeout)
     drained = await host.stop(drain_timeout)
     if installed is not None:
         installed.uninstall()
     log.info("Stopped %s%s", host.app_name, "" if drained else " (some invocations did not finish)")
-    return 0
+    if failure is None:
+        return 0
+    return EXIT_LOAD_FAILED if failure.load_failed else EXIT_LANGUAGE_WORKERS_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
