@@ -33,7 +33,9 @@ emulator's PascalCase spelling works too::
 Durations are ISO 8601 (``PT1M``) or .NET TimeSpan (``00:01:00``). The emulator's wrapper
 (``{"UserConfig": {"Namespaces": [{...}]}}``) is accepted too. Properties apply when an entity is
 created; an entity already in the state folder keeps its properties (delete the state folder to
-change them), as create-if-missing in Azure's Bicep does not update either.
+change them), as create-if-missing in Azure's Bicep does not update either. One exception: an
+empty queue or subscription whose ``requiresSession`` differs from what a trigger binds now is
+re-created (``devhost.session_settings``).
 """
 
 from __future__ import annotations

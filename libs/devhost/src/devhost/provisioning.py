@@ -15,17 +15,19 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contracts import topology as contract_topology
+from devhost import session_settings
 from devhost.errors import DevhostError
 from devhost.indexing import BindingInfo, FunctionInfo
 from devhost.namespace_config import NamespaceConfig, load_namespace_config
 from devhost.settings import AppSettings, resolve_binding
 from devhost.state import StateLayout
 from eventkit.bus.eventhubs import DEFAULT_CONSUMER_GROUP, DEFAULT_PARTITION_COUNT
-from eventkit.bus.servicebus import CorrelationFilter, RuleProperties
+from eventkit.bus.servicebus import CorrelationFilter, EmbeddedServiceBus, RuleProperties
 
 if TYPE_CHECKING:
     from devhost.triggers.base import AppContext
@@ -243,26 +245,32 @@ def with_declared(plan: AppTopology, config: NamespaceConfig, app: str) -> AppTo
 def provision(state: StateLayout, plan: AppTopology, config: NamespaceConfig) -> None:
     """Create every entity of ``plan`` (and of ``config``) that is missing; blocking.
 
-    Raises eventkit's errors for an invalid name or a conflicting hub partition count.
+    Raises eventkit's errors for an invalid name or a conflicting hub partition count, and
+    SessionSettingMismatch for a queue or subscription a trigger binds with the other
+    ``requiresSession`` that still holds messages (an empty one is re-created, see session_settings).
     """
     full = with_declared(plan, config, "")
     if full.queues or full.topics:
         bus = state.open_servicebus()
         try:
-            for name in full.queues:
-                bus.create_queue_if_missing(
-                    name, **queue_properties(name, config, name.lower() in full.session_entities)
-                )
+            for name, uses in full.queues.items():
+                props = queue_properties(name, config, name.lower() in full.session_entities)
+                queue = bus.create_queue_if_missing(name, **props)
+                session_settings.reconcile(
+                    bus, name, queue.requires_session, bool(props.get("requires_session")), _triggers(uses),
+                    partial(_recreate_queue, bus, name, props),
+                )  # fmt: skip
             for name in full.topics:
                 bus.create_topic_if_missing(name, **topic_properties(name, config))
-            for topic, name in full.subscriptions:
-                path = f"{topic}/subscriptions/{name}".lower()
-                bus.create_subscription_if_missing(
-                    topic,
-                    name,
-                    rules=subscription_rules(topic, name, config),
-                    **subscription_properties(topic, name, config, path in full.session_entities),
-                )
+            for (topic, name), uses in full.subscriptions.items():
+                path = f"{topic}/subscriptions/{name}"
+                props = subscription_properties(topic, name, config, path.lower() in full.session_entities)
+                rules = subscription_rules(topic, name, config)
+                subscription = bus.create_subscription_if_missing(topic, name, rules=rules, **props)
+                session_settings.reconcile(
+                    bus, path, subscription.requires_session, bool(props.get("requires_session")),
+                    _triggers(uses), partial(_recreate_subscription, bus, topic, name, rules, props),
+                )  # fmt: skip
         finally:
             bus.close()
     if full.event_hubs:
@@ -278,6 +286,24 @@ def provision(state: StateLayout, plan: AppTopology, config: NamespaceConfig) ->
         blobs = state.open_blobs()
         for container, _path in full.blobs:
             blobs.create_container(container)
+
+
+def _triggers(uses: list[Use]) -> list[str]:
+    """The functions whose trigger binds an entity: only they decide its ``requiresSession``
+    (an entity an app only declares or sends to is created, never changed)."""
+    return [use.function for use in uses if use.direction == "trigger"]
+
+
+def _recreate_queue(bus: EmbeddedServiceBus, name: str, props: dict[str, Any]) -> None:
+    bus.delete_queue(name)
+    bus.create_queue_if_missing(name, **props)
+
+
+def _recreate_subscription(
+    bus: EmbeddedServiceBus, topic: str, name: str, rules: list[RuleProperties] | None, props: dict[str, Any]
+) -> None:
+    bus.delete_subscription(topic, name)
+    bus.create_subscription_if_missing(topic, name, rules=rules, **props)
 
 
 _provisioned: dict[tuple[Path, str], asyncio.Future[None]] = {}

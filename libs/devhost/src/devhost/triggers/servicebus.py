@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from devhost.errors import DevhostError
 from devhost.indexing import FunctionInfo
 from devhost.provisioning import provision_app
 from devhost.state import StateLayout
@@ -43,10 +44,12 @@ from eventkit.bus.servicebus import (
     EmbeddedServiceBus,
     MessageLockLost,
     NoSessionAvailable,
+    QueueProperties,
     ReceivedMessage,
     SessionCannotBeLocked,
     SessionLockLost,
     SessionReceiver,
+    SubscriptionProperties,
 )
 
 log = logging.getLogger("devhost.servicebus")
@@ -95,8 +98,6 @@ class ServiceBusTrigger:
         if not trigger.get("queueName") and not (
             trigger.get("topicName") and trigger.get("subscriptionName")
         ):
-            from devhost.errors import DevhostError
-
             raise DevhostError(
                 f"function {self.function.name!r}: a serviceBusTrigger needs queueName, or topicName "
                 "and subscriptionName"
@@ -123,9 +124,11 @@ class ServiceBusTrigger:
         self._bus = StateLayout(ctx.state_dir).open_servicebus()
         if "/subscriptions/" in self.entity:
             topic, _, subscription = self.entity.split("/")
-            self._lock_duration = self._bus.get_subscription(topic, subscription).lock_duration
+            entity: QueueProperties | SubscriptionProperties = self._bus.get_subscription(topic, subscription)
         else:
-            self._lock_duration = self._bus.get_queue(self.entity).lock_duration
+            entity = self._bus.get_queue(self.entity)
+        self._check_sessions(entity.requires_session)
+        self._lock_duration = entity.lock_duration
         name = f"servicebus:{self.function.name}"
         if self.sessions:
             self._loops.append(asyncio.create_task(self._accept_loop(), name=f"{name}:sessions"))
@@ -135,6 +138,18 @@ class ServiceBusTrigger:
             self._loops.append(asyncio.create_task(self._receive_loop(), name=f"{name}:receive"))
         self._loops.append(asyncio.create_task(self._renew_loop(), name=f"{name}:renew"))
         self._loops.append(asyncio.create_task(self._settle_loop(), name=f"{name}:settle"))
+
+    def _check_sessions(self, requires_session: bool) -> None:
+        """Raises DevhostError when the entity's requiresSession is not the trigger's
+        isSessionsEnabled: no receive could ever succeed (as the Azure listener fails to start)."""
+        if requires_session == self.sessions:
+            return
+        raise DevhostError(
+            f"function {self.function.name!r}: '{self.entity}' has requiresSession="
+            f"{str(requires_session).lower()} but the trigger's isSessionsEnabled is "
+            f"{str(self.sessions).lower()}; set is_sessions_enabled={requires_session} on the trigger, "
+            "or change the entity (devhost.namespace.json, contracts.topology) and start again"
+        )
 
     async def stop(self, drain: bool) -> None:
         """Stop receiving; with ``drain``, let running invocations finish and settle them."""
