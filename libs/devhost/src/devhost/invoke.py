@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from devhost.context import InvocationContext, OutputValue
 from devhost.indexing import FunctionInfo, RetryPolicy
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from devhost.language_pool import LanguageWorkerPool
 
 log = logging.getLogger("devhost.invocation")
+T = TypeVar("T")
 
 
 class FunctionTimeoutError(Exception):
@@ -64,6 +65,31 @@ class InvocationResult:
     @property
     def succeeded(self) -> bool:
         return self.outcome == "Succeeded"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try of an invocation: what the function is called with, and where it is in its retries
+    (`number` 0 is the first try; the retry context's `retry_count`)."""
+
+    function: FunctionInfo
+    trigger_args: dict[str, Any]
+    extra_args: dict[str, Any]
+    invocation_id: str
+    number: int
+    max_retries: int
+
+    def failed(self, error: BaseException, traceback_text: str | None = None) -> InvocationResult:
+        """This attempt's result for ``error`` (the current exception's traceback by default)."""
+        text = traceback.format_exc() if traceback_text is None else traceback_text
+        return InvocationResult(
+            self.invocation_id, self.function.name, "Failed", error=error, traceback_text=text
+        )
+
+    def succeeded(self, value: Any, outputs: dict[str, Any]) -> InvocationResult:
+        return InvocationResult(
+            self.invocation_id, self.function.name, "Succeeded", return_value=value, outputs=outputs
+        )
 
 
 def _parameters(function: Callable[..., Any]) -> frozenset[str]:
@@ -196,20 +222,13 @@ class Invoker:
                 extra={"function": function.name, "invocation_id": invocation_id, "trigger": reason},
             )
             while True:
-                result = await self._attempt_routed(
-                    function, trigger_args, extra_args, invocation_id, attempt, max_retries
-                )
+                this = Attempt(function, trigger_args, extra_args, invocation_id, attempt, max_retries)
+                result = await self._attempt_routed(this)
                 if result.succeeded and self._deliver is not None:
                     try:
                         await self._deliver(function, result)
                     except Exception as error:
-                        result = InvocationResult(
-                            invocation_id,
-                            function.name,
-                            "Failed",
-                            error=error,
-                            traceback_text=traceback.format_exc(),
-                        )
+                        result = this.failed(error)
                 if result.succeeded or policy is None or (0 <= max_retries <= attempt):
                     break
                 attempt += 1
@@ -260,15 +279,8 @@ class Invoker:
             extra=extra,
         )
 
-    def _arguments(
-        self,
-        function: FunctionInfo,
-        trigger_args: dict[str, Any],
-        extra_args: dict[str, Any],
-        invocation_id: str,
-        attempt: int,
-        max_retries: int,
-    ) -> tuple[dict[str, Any], dict[str, OutputValue[Any]]]:
+    def _arguments(self, attempt: Attempt) -> tuple[dict[str, Any], dict[str, OutputValue[Any]]]:
+        function = attempt.function
         parameters = _parameters(function.user_function)
         outputs: dict[str, OutputValue[Any]] = {}
         arguments: dict[str, Any] = {}
@@ -279,97 +291,55 @@ class Invoker:
                 outputs[binding.name] = OutputValue()
                 arguments[binding.name] = outputs[binding.name]
             else:
-                arguments[binding.name] = extra_args.get(binding.name)
-        arguments.update({name: value for name, value in trigger_args.items() if name in parameters})
+                arguments[binding.name] = attempt.extra_args.get(binding.name)
+        arguments.update({name: value for name, value in attempt.trigger_args.items() if name in parameters})
         if "context" in parameters and "context" not in arguments:
             arguments["context"] = InvocationContext(
-                invocation_id=invocation_id,
+                invocation_id=attempt.invocation_id,
                 function_name=function.name,
                 function_directory=self._app_dir,
                 trace_parent=f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01",
-                retry_count=attempt,
-                max_retry_count=max_retries,
+                retry_count=attempt.number,
+                max_retry_count=attempt.max_retries,
             )
         return arguments, outputs
 
-    async def attempt_once(
-        self,
-        function: FunctionInfo,
-        trigger_args: dict[str, Any],
-        extra_args: dict[str, Any],
-        invocation_id: str,
-        attempt: int,
-        max_retries: int,
-    ) -> InvocationResult:
+    async def attempt_once(self, attempt: Attempt) -> InvocationResult:
         """One attempt in this process, without retries, logging or outputs delivery.
 
         What a language-worker child runs for its parent; never raises for a function's failure.
         """
-        return await self._attempt(function, trigger_args, extra_args, invocation_id, attempt, max_retries)
+        return await self._attempt(attempt)
 
-    async def _attempt_routed(
-        self,
-        function: FunctionInfo,
-        trigger_args: dict[str, Any],
-        extra_args: dict[str, Any],
-        invocation_id: str,
-        attempt: int,
-        max_retries: int,
-    ) -> InvocationResult:
+    async def _attempt_routed(self, attempt: Attempt) -> InvocationResult:
         """One attempt: in a language-worker child when the app has a pool for it, else here."""
         pool = self._language_workers
-        if pool is None or not pool.handles(function):
-            return await self._attempt(
-                function, trigger_args, extra_args, invocation_id, attempt, max_retries
-            )
+        if pool is None or not pool.handles(attempt.function):
+            return await self._attempt(attempt)
+        try:
+            outcome = await self._within_timeout(attempt.function, pool.invoke(attempt))
+        except Exception as error:
+            return attempt.failed(error)
+        if outcome is None:  # an argument a child cannot rebuild: run it here
+            return await self._attempt(attempt)
+        if not outcome.succeeded:  # a child's failure always carries its error (`_outcome`)
+            return attempt.failed(outcome.error or RuntimeError("no error"), outcome.traceback_text or "")
+        return attempt.succeeded(outcome.return_value, outcome.outputs)
+
+    async def _within_timeout(self, function: FunctionInfo, call: Awaitable[T]) -> T:
+        """``call``'s value; raises FunctionTimeoutError after host.json ``functionTimeout``."""
         timeout = self._timeout.total_seconds() if self._timeout is not None else None
         try:
-            try:
-                outcome = await asyncio.wait_for(
-                    pool.invoke(function, trigger_args, extra_args, invocation_id, attempt, max_retries),
-                    timeout,
-                )
-            except TimeoutError as error:
-                raise FunctionTimeoutError(
-                    f"Timeout value of {self._timeout} was exceeded by function: Functions.{function.name}"
-                ) from error
-        except Exception as error:
-            return InvocationResult(
-                invocation_id, function.name, "Failed", error=error, traceback_text=traceback.format_exc()
-            )
-        if outcome is None:  # an argument a child cannot rebuild: run it here
-            return await self._attempt(
-                function, trigger_args, extra_args, invocation_id, attempt, max_retries
-            )
-        if not outcome.succeeded:
-            return InvocationResult(
-                invocation_id,
-                function.name,
-                "Failed",
-                error=outcome.error,
-                traceback_text=outcome.traceback_text,
-            )
-        return InvocationResult(
-            invocation_id,
-            function.name,
-            "Succeeded",
-            return_value=outcome.return_value,
-            outputs=outcome.outputs,
-        )
+            return await asyncio.wait_for(call, timeout)
+        except TimeoutError as error:
+            raise FunctionTimeoutError(
+                f"Timeout value of {self._timeout} was exceeded by function: Functions.{function.name}"
+            ) from error
 
-    async def _attempt(
-        self,
-        function: FunctionInfo,
-        trigger_args: dict[str, Any],
-        extra_args: dict[str, Any],
-        invocation_id: str,
-        attempt: int,
-        max_retries: int,
-    ) -> InvocationResult:
+    async def _attempt(self, attempt: Attempt) -> InvocationResult:
+        function = attempt.function
         try:
-            arguments, outputs = self._arguments(
-                function, trigger_args, extra_args, invocation_id, attempt, max_retries
-            )
+            arguments, outputs = self._arguments(attempt)
             if function.is_async:
                 call = function.user_function(**arguments)
             else:
@@ -378,25 +348,7 @@ class Invoker:
                 call = loop.run_in_executor(
                     self._pool, functools.partial(context.run, function.user_function, **arguments)
                 )
-            timeout = self._timeout.total_seconds() if self._timeout is not None else None
-            try:
-                value = await asyncio.wait_for(call, timeout)
-            except TimeoutError as error:
-                raise FunctionTimeoutError(
-                    f"Timeout value of {self._timeout} was exceeded by function: Functions.{function.name}"
-                ) from error
+            value = await self._within_timeout(function, call)
         except Exception as error:
-            return InvocationResult(
-                invocation_id,
-                function.name,
-                "Failed",
-                error=error,
-                traceback_text=traceback.format_exc(),
-            )
-        return InvocationResult(
-            invocation_id,
-            function.name,
-            "Succeeded",
-            return_value=value,
-            outputs={name: out.get() for name, out in outputs.items() if out.was_set},
-        )
+            return attempt.failed(error)
+        return attempt.succeeded(value, {name: out.get() for name, out in outputs.items() if out.was_set})

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from devhost.indexing import FunctionInfo
+from devhost.invoke import Attempt
 from devhost.language_marshal import HEADER_SIZE, encode_frame, frame_length, marshal_arguments
 from devhost.logs import JsonFormatter
 
@@ -295,26 +296,30 @@ class LanguageWorkerPool:
         ordered = live[start:] + live[:start]
         return min(ordered, key=lambda child: len(child.pending))
 
-    async def invoke(
-        self,
-        function: FunctionInfo,
-        trigger_args: dict[str, Any],
-        extra_args: dict[str, Any],
-        invocation_id: str,
-        attempt: int,
-        max_retries: int,
-    ) -> RemoteOutcome | None:
+    async def invoke(self, attempt: Attempt) -> RemoteOutcome | None:
         """Run one attempt in a child; None when an argument cannot be sent (run it in-process).
 
         Raises LanguageWorkerExitedError when the child dies before answering.
         """
-        sent_trigger, sent_extra = marshal_arguments(trigger_args), marshal_arguments(extra_args)
+        sent_trigger, sent_extra = (
+            marshal_arguments(attempt.trigger_args),
+            marshal_arguments(attempt.extra_args),
+        )
         if sent_trigger is None or sent_extra is None:
             return None
         child = self._choose()
         call_id = next(self._calls)
         frame = encode_frame(
-            ("invoke", call_id, function.name, sent_trigger, sent_extra, invocation_id, attempt, max_retries)
+            (
+                "invoke",
+                call_id,
+                attempt.function.name,
+                sent_trigger,
+                sent_extra,
+                attempt.invocation_id,
+                attempt.number,
+                attempt.max_retries,
+            )
         )
         future: asyncio.Future[RemoteOutcome] = asyncio.get_running_loop().create_future()
         child.pending[call_id] = future

@@ -31,7 +31,7 @@ import azure.functions as func
 from devhost.errors import DevhostError
 from devhost.hostjson import load_host_json
 from devhost.indexing import FunctionInfo, load_app
-from devhost.invoke import InvocationResult, Invoker, default_thread_count
+from devhost.invoke import Attempt, InvocationResult, Invoker, default_thread_count
 from devhost.language_marshal import (
     HEADER_SIZE,
     BlobReference,
@@ -112,7 +112,7 @@ class _Child:
             arguments = {key: self._rebuild(value, opened, False) for key, value in trigger_args.items()}
             extras = {key: self._rebuild(value, opened, True) for key, value in extra_args.items()}
             result = await self._invoker.attempt_once(
-                function, arguments, extras, invocation_id, attempt, max_retries
+                Attempt(function, arguments, extras, invocation_id, attempt, max_retries)
             )
         except Exception as error:
             result = InvocationResult(invocation_id, name, "Failed", error=error,
