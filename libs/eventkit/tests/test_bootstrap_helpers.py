@@ -24,6 +24,7 @@ from eventkit.bootstrap import (
 )
 from eventkit.bus.eventhubs import EmbeddedEventHubs, partition_for_key
 from eventkit.bus.servicebus import EmbeddedServiceBus
+from eventkit.publishing import ServiceBusPublisher
 from eventkit.publishing.embedded import EmbeddedPublisher
 from eventkit.store import NewEvent, SQLiteEventStore
 
@@ -166,6 +167,17 @@ def test_namespace_settings_mean_azure_for_every_transport() -> None:
     assert target == AzureNamespaces(
         {"servicebus": "shop.servicebus.windows.net", "eventhubs": "shop-hubs.servicebus.windows.net"}
     )
+
+
+def test_azure_publishers_give_session_ids_on_topics_with_a_session_enabled_subscription() -> None:
+    env = {"ServiceBusConnection__fullyQualifiedNamespace": "shop.servicebus.windows.net"}
+
+    publishers = build_publishers(env, {"orders": "servicebus", "inventory": "servicebus"}, lambda: "token")
+
+    publisher = publishers["orders"]
+    assert isinstance(publisher, ServiceBusPublisher) and publisher is publishers["inventory"]
+    assert publisher.session_topics == frozenset({"orders"})  # orders/inventory needs per-order order
+    publisher.close()
 
 
 def test_embedded_is_chosen_only_when_every_transport_is_an_emulator_string(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from contracts.topology import requires_session_id
 from eventkit.bus.eventhubs import EmbeddedEventHubs
 from eventkit.bus.servicebus import EmbeddedServiceBus
 from eventkit.publisher import Publisher
@@ -199,8 +200,9 @@ def build_publishers(
     """A publisher for each destination (topic or event hub name), by its transport.
 
     Embedded: one `EmbeddedPublisher` over the namespaces the destinations need. Azure: one
-    `ServiceBusPublisher` / `EventHubsPublisher` per transport, sharing one credential. Raises
-    as `publisher_transports` does."""
+    `ServiceBusPublisher` / `EventHubsPublisher` per transport, sharing one credential; topics with
+    a session-enabled subscription (`contracts.topology.requires_session_id`) get `session_id` =
+    `partitionkey`, as the embedded publisher does. Raises as `publisher_transports` does."""
     transports = frozenset(destinations.values())
     target = publisher_transports(env, transports)
     if isinstance(target, EmbeddedTransports):
@@ -214,6 +216,13 @@ def build_publishers(
     identity = credential()
     by_transport: dict[Transport, Publisher] = {}
     for transport, namespace in target.namespaces.items():
-        kind = ServiceBusPublisher if transport == "servicebus" else EventHubsPublisher
-        by_transport[transport] = kind(fully_qualified_namespace=namespace, credential=identity)
+        if transport == "servicebus":  # a topic with a session-enabled subscription needs session ids
+            sessions = [d for d, t in destinations.items() if t == "servicebus" and requires_session_id(d)]
+            by_transport[transport] = ServiceBusPublisher(
+                fully_qualified_namespace=namespace, credential=identity, session_topics=sessions
+            )
+        else:
+            by_transport[transport] = EventHubsPublisher(
+                fully_qualified_namespace=namespace, credential=identity
+            )
     return {destination: by_transport[transport] for destination, transport in destinations.items()}

@@ -159,6 +159,11 @@ class ServiceBusPublisher(Publisher):
         self._guard = threading.Lock()
         self._closed = False
 
+    @property
+    def session_topics(self) -> frozenset[str]:
+        """The topics whose messages get `session_id` = `partitionkey`."""
+        return self._session_topics
+
     def publish(self, destination: str, events: Sequence[CloudEvent]) -> None:
         """Send `events` to the topic `destination` (see `Publisher.publish`).
 
