@@ -275,6 +275,17 @@ class NamespaceCore:
                         self._waiting[key][1] += 1
             self._arrivals.notify_all()
 
+    def _notify_entity(self, entity_id: int) -> None:
+        """Wake this process's receivers of one entity: its plain receivers and session acceptors,
+        and its session receivers (a message put back may belong to any session)."""
+        with self._arrivals:
+            keys = [
+                key
+                for key in self._waiting
+                if key == entity_id or (isinstance(key, tuple) and key[0] == entity_id)
+            ]
+        self._notify_arrival(keys)
+
     def _arrivals_seen(self, key: WaitKey) -> tuple[int, int]:
         entry = self._waiting.get(key)
         return (self._epoch, 0 if entry is None else entry[1])

@@ -200,7 +200,7 @@ class ReceiveOperations(NamespaceCore):
                     (owner.id, end - len(rows) + offset, now, now, expires_at, message_id),
                 )
             conn.executemany("DELETE FROM messages WHERE id = ?", [(r[0],) for r in rows])
-        self._notify_arrival()
+        self._notify_entity(owner.id)
         return len(rows)
 
     def _has_available(self, queue_id: int, session_id: str | None) -> bool:

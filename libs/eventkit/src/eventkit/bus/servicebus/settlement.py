@@ -64,9 +64,11 @@ class SettleOperations(NamespaceCore):
             assert isinstance(props, QueueProperties | SubscriptionProperties)
             if properties_to_modify:
                 self._modify_properties(conn, row_id, properties_to_modify)
+            woken = entity.id
             if entity.kind != "deadletter" and count >= props.max_delivery_count:
                 reason = max_delivery_description(props.max_delivery_count)
                 move_to_dead_letter(conn, entity, [row_id], MAX_DELIVERY_REASON, reason, now)
+                woken = entity.dead_letter_id if entity.dead_letter_id is not None else entity.id
             else:
                 # back in its original place in line (Azure redelivers an abandoned message first)
                 conn.execute(
@@ -74,7 +76,7 @@ class SettleOperations(NamespaceCore):
                     "locked_until = 0, lock_nonce = NULL WHERE id = ?",
                     (DEFERRED_AT, row_id),
                 )
-        self._notify_arrival()
+        self._notify_entity(woken)
 
     def dead_letter(
         self,
