@@ -6,6 +6,8 @@ read-modify-write outside a stream (ARCHITECTURE.md section 5).
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -15,6 +17,10 @@ from .store import ConcurrencyError, EventStore, Tracking
 
 A = TypeVar("A", bound=Aggregate[Any])
 R = TypeVar("R")
+CLASH_BACKOFF = 0.001
+"""Seconds: the longest wait after a first clash; each further clash doubles it."""
+CLASH_BACKOFF_MAX = 0.05
+"""Seconds: the longest wait after any clash."""
 
 
 class ConcurrencyRetriesExhausted(RuntimeError):
@@ -61,18 +67,23 @@ class Repository(Generic[A]):
         tracking: Tracking | None = None,
         attempts: int = 20,
     ) -> R:
-        """Load, run `command`, save; on `ConcurrencyError` reload and run it again.
+        """Load, run `command`, save; on `ConcurrencyError` wait a random moment (full jitter,
+        growing from `CLASH_BACKOFF` up to `CLASH_BACKOFF_MAX`), reload and run it again.
 
-        `command` must be a pure decision on the aggregate (it may run several times).
-        Raises `ConcurrencyRetriesExhausted` after `attempts` clashes, `AlreadyProcessed` if
-        `tracking` shows the work was done before, and whatever the command raises.
+        Without the wait, writers of one hot stream retrying in lockstep can keep losing to each
+        other until one runs out of attempts. `command` must be a pure decision on the aggregate
+        (it may run several times). Raises `ConcurrencyRetriesExhausted` after `attempts`
+        clashes, `AlreadyProcessed` if `tracking` shows the work was done before, and whatever
+        the command raises.
         """
-        for _ in range(attempts):
+        for clash in range(attempts):
             aggregate = self.load(aggregate_id)
             result = command(aggregate)
             try:
                 self.save(aggregate, metadata=metadata, tracking=tracking)
             except ConcurrencyError:
+                if clash + 1 < attempts:
+                    time.sleep(random.uniform(0, min(CLASH_BACKOFF_MAX, CLASH_BACKOFF * 2**clash)))
                 continue
             return result
         raise ConcurrencyRetriesExhausted(
