@@ -60,15 +60,21 @@ async def on_inventory_event(message: func.ServiceBusMessage, client: df.Durable
     log.info("order %s: %s raised on its saga", order_id, payload["outcome"])
 
 
-def _follows_the_store(function: _F) -> _F:
-    """The order store's change feed (each function has its own lease), retried until a batch
-    succeeds: an event is never skipped."""
+def _follows_the_store(lease_prefix: str) -> Callable[[_F], _F]:
+    """The order store's change feed, retried until a batch succeeds: an event is never skipped.
+    Each function has its own `lease_prefix`: functions that share a lease container and prefix
+    on Azure split the leases, so each change would reach only one of them."""
+
+    def decorate(function: _F) -> _F:
+        return retry(feed(function))
+
     feed = bp.cosmos_db_trigger(
         arg_name="documents",
         connection="OrdersStore",
         database_name="%ORDERS_DATABASE%",
         container_name="%ORDERS_CONTAINER%",
         lease_container_name="leases",
+        lease_container_prefix=lease_prefix,
         create_lease_container_if_not_exists=True,
         start_from_beginning=True,
         feed_poll_delay=200,
@@ -80,10 +86,10 @@ def _follows_the_store(function: _F) -> _F:
         minimum_interval="00:00:01",
         maximum_interval="00:01:00",
     )
-    return retry(feed(function))
+    return decorate
 
 
-@_follows_the_store
+@_follows_the_store("relay-")
 def relay_outbox(documents: func.DocumentList) -> None:
     """Publish the new order events (the outbox). It takes no Durable client, so with
     `FUNCTIONS_WORKER_PROCESS_COUNT` above 1 it runs in any worker process."""
@@ -92,7 +98,7 @@ def relay_outbox(documents: func.DocumentList) -> None:
     log.info("relayed %d event(s) from %d document(s)", sent, len(documents))
 
 
-@_follows_the_store
+@_follows_the_store("sagas-")
 @bp.durable_client_input(client_name="client")
 async def start_sagas(documents: func.DocumentList, client: df.DurableOrchestrationClient) -> None:
     """Start the saga of every newly accepted order still pending (see `start_saga`)."""

@@ -50,7 +50,9 @@ from typing import Any
 
 import azure.functions as func
 
+from devhost.errors import DevhostError
 from devhost.indexing import FunctionInfo
+from devhost.settings import resolve_binding
 from devhost.state import StateLayout
 from devhost.triggers.base import AppContext
 from devhost.triggers.cosmos_feed import (
@@ -77,6 +79,48 @@ def _setting(function: FunctionInfo, *names: str) -> Any:
         if value is not None and value != "":
             return value
     return None
+
+
+def _lease_identity(settings: dict[str, Any]) -> tuple[str, ...]:
+    """What names a trigger's leases in Azure: the monitored container, the lease container and
+    the prefix (lease ids are prefix + account + database + container + range, not the function)."""
+
+    def value(*names: str, default: str = "") -> str:
+        found = next((settings[n] for n in names if settings.get(n) not in (None, "")), default)
+        return str(found).lower()
+
+    database = value("databaseName", "database_name")
+    return (
+        value("connection"),
+        database,
+        value("containerName", "container_name"),
+        value("leaseDatabaseName", default=database),
+        value("leaseContainerName", default="leases"),
+        value("leaseContainerPrefix"),
+    )
+
+
+def _refuse_shared_leases(function: FunctionInfo, ctx: AppContext) -> None:
+    """Raises CosmosTriggerError when another Cosmos DB trigger of the app would share this one's
+    leases: on Azure each lease (and so each change) would go to only one of the functions.
+    devhost keeps a lease per function, so without this check the app would work here and lose
+    changes there."""
+    mine = _lease_identity(function.trigger.settings)
+    for other in ctx.index.functions:
+        if other.name == function.name or other.trigger.type != "cosmosDBTrigger":
+            continue
+        try:
+            theirs = _lease_identity(resolve_binding(other.trigger.settings, ctx.settings, other.name))
+        except DevhostError:
+            continue  # that function is in error for its own settings
+        if theirs == mine:
+            raise CosmosTriggerError(
+                f"functions {function.name!r} and {other.name!r} follow {mine[1]}/{mine[2]} with the "
+                f"same lease container {mine[4]!r} and lease prefix {mine[5]!r}: on Azure each change "
+                "would reach only one of them (Cosmos DB trigger: functions on one container need "
+                "their own lease container or lease_container_prefix); give each its own "
+                "lease_container_prefix"
+            )
 
 
 def _int_setting(function: FunctionInfo, default: int, *names: str) -> int:
@@ -137,6 +181,7 @@ class CosmosDBTrigger:
                 f"function {self.function.name!r}: cosmosDBTrigger needs database_name and container_name"
             )
         ctx.connections.require_embedded(self.function.trigger.get("connection"), self.function.name)
+        _refuse_shared_leases(self.function, ctx)
         self.feed_ranges = feed_range_count(ctx.settings.get(FEED_RANGES_SETTING))
         self._ctx = ctx
         layout = StateLayout(ctx.state_dir)
