@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from cloudevents.core.v1.event import CloudEvent
@@ -34,6 +33,7 @@ from eventkit.aggregate import DomainEvent
 from eventkit.mapper import EventMapper
 from eventkit.publisher import Publisher
 from eventkit.store import StoredEvent
+from eventkit.store.documents import events_of_change_feed
 
 from . import domain
 from .stock_contracts import INTERNAL_TYPES, fast_cloud_event
@@ -165,32 +165,6 @@ def _outgoing(
         yield (STOCK_HUB if isinstance(model, StockAdjustedV1) else TOPIC), cloud_event
 
 
-def stored_events_of(documents: Iterable[Mapping[str, Any]]) -> list[StoredEvent]:
-    """The events of change-feed documents (appends only; tracking documents are skipped)."""
-    return list(_stored_events(documents))
-
-
-def _stored_events(documents: Iterable[Mapping[str, Any]]) -> Iterator[StoredEvent]:
-    for document in documents:
-        if document.get("kind") != "append":
-            continue
-        recorded = document.get("recordedAt")
-        recorded_at = datetime.fromisoformat(recorded) if isinstance(recorded, str) else datetime.now(UTC)
-        first = int(document["firstVersion"])
-        stream_id = str(document["streamId"])
-        for index, event in enumerate(document["events"]):
-            yield StoredEvent(
-                stream_id=stream_id,
-                version=first + index,
-                position=0,
-                type=str(event["type"]),
-                data=event["data"],
-                metadata=event.get("metadata") or {},
-                event_id=str(event["eventId"]),
-                recorded_at=recorded_at,
-            )
-
-
 def relay(
     documents: Iterable[Mapping[str, Any]], mapper: EventMapper, publishers: Mapping[str, Publisher]
 ) -> int:
@@ -206,7 +180,7 @@ def relay(
     which is stable) and `KeyError` if no publisher serves a destination."""
     by_destination: dict[str, list[CloudEvent]] = {STOCK_HUB: [], TOPIC: []}
     sent = 0
-    for destination, event in _outgoing(_stored_events(documents), mapper, True):
+    for destination, event in _outgoing(events_of_change_feed(documents), mapper, True):
         by_destination[destination].append(event)
         sent += 1
     for destination, events in by_destination.items():

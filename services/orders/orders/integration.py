@@ -14,7 +14,6 @@ Inbound: inventory's `stock.reserved` / `reservation.rejected` become the saga's
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from cloudevents.core.v1.event import CloudEvent
@@ -35,6 +34,7 @@ from eventkit.aggregate import DomainEvent
 from eventkit.mapper import EventMapper
 from eventkit.publisher import Publisher
 from eventkit.store import StoredEvent
+from eventkit.store.documents import events_of_change_feed
 
 from . import domain
 
@@ -128,37 +128,12 @@ def outgoing_events(stored: Iterable[StoredEvent], mapper: EventMapper) -> list[
     return result
 
 
-def stored_events_of(documents: Iterable[Mapping[str, Any]]) -> list[StoredEvent]:
-    """The events of change-feed documents (appends only; tracking documents are skipped)."""
-    events: list[StoredEvent] = []
-    for document in documents:
-        if document.get("kind") != "append":
-            continue
-        recorded = document.get("recordedAt")
-        recorded_at = datetime.fromisoformat(recorded) if isinstance(recorded, str) else datetime.now(UTC)
-        first = int(document["firstVersion"])
-        for index, event in enumerate(document["events"]):
-            events.append(
-                StoredEvent(
-                    stream_id=str(document["streamId"]),
-                    version=first + index,
-                    position=0,
-                    type=str(event["type"]),
-                    data=dict(event["data"]),
-                    metadata=dict(event.get("metadata") or {}),
-                    event_id=str(event["eventId"]),
-                    recorded_at=recorded_at,
-                )
-            )
-    return events
-
-
 def accepted_orders(documents: Iterable[Mapping[str, Any]]) -> list[str]:
     """The ids of orders accepted in change-feed documents (their sagas are started from here)."""
     prefix = domain.Order.STREAM_PREFIX + "-"
     return [
         item.stream_id.removeprefix(prefix)
-        for item in stored_events_of(documents)
+        for item in events_of_change_feed(documents)
         if item.type == domain.OrderAccepted.EVENT_TYPE and item.stream_id.startswith(prefix)
     ]
 
@@ -167,7 +142,7 @@ def relay(documents: Iterable[Mapping[str, Any]], mapper: EventMapper, publisher
     """Publish the contract events of new appends on topic `orders`; returns how many. Raises
     `PublishError` (nothing may be assumed sent: the trigger retries the batch, duplicates are
     dropped by message id)."""
-    outgoing = outgoing_events(stored_events_of(documents), mapper)
+    outgoing = outgoing_events(events_of_change_feed(documents), mapper)
     if outgoing:
         publisher.publish(TOPIC, outgoing)
     return len(outgoing)

@@ -54,6 +54,7 @@ from azure.cosmos.exceptions import (
     CosmosResourceNotFoundError,
 )
 
+from eventkit.store.documents import append_document, events_of_document
 from eventkit.store.errors import AlreadyProcessed, BatchConcurrencyError, ConcurrencyError, EventStoreError
 from eventkit.store.events import NewEvent, StoredEvent, StreamAppend, Tracking
 from eventkit.store.port import (
@@ -154,7 +155,7 @@ class CosmosEventStore(EventStore):
         actual = self.stream_version(stream_id)
         if actual != expected_version:
             raise ConcurrencyError(stream_id, expected_version, actual)
-        document = _append_document(stream_id, expected_version, events)
+        document = append_document(stream_id, expected_version, events, datetime.now(UTC))
         if tracking is None:
             try:
                 self._container.create_item(document)
@@ -194,7 +195,7 @@ class CosmosEventStore(EventStore):
             raise BatchConcurrencyError(conflicts)
         written: list[str] = []
         for part in appends:
-            document = _append_document(part.stream_id, part.expected_version, part.events)
+            document = append_document(part.stream_id, part.expected_version, part.events, datetime.now(UTC))
             try:
                 self._container.create_item(document)
             except CosmosResourceExistsError:
@@ -215,7 +216,7 @@ class CosmosEventStore(EventStore):
         return [
             event
             for document in ordered
-            for event in _stored_events(document, position_of_first=None)
+            for event in events_of_document(document)
             if event.version >= from_version
         ]
 
@@ -245,7 +246,7 @@ class CosmosEventStore(EventStore):
         for document in self._feed():
             count = len(document["events"])
             if seen + count > after_position:
-                for event in _stored_events(document, position_of_first=seen + 1):
+                for event in events_of_document(document, seen + 1):
                     if event.position > after_position:
                         selected.append(event)
                         if len(selected) == limit:
@@ -283,20 +284,6 @@ class CosmosEventStore(EventStore):
                 yield document
 
 
-def _append_document(stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> dict[str, Any]:
-    return {
-        "id": f"{expected_version + 1:020d}",
-        "streamId": stream_id,
-        "kind": "append",
-        "firstVersion": expected_version + 1,
-        "lastVersion": expected_version + len(events),
-        "recordedAt": datetime.now(UTC).isoformat(),
-        "events": [
-            {"eventId": e.event_id, "type": e.type, "data": e.data, "metadata": e.metadata} for e in events
-        ],
-    }
-
-
 def _tracking_document(partition: str, consumer: str, key: str) -> dict[str, Any]:
     digest = hashlib.sha256(f"{consumer}\x00{key}".encode()).hexdigest()
     return {
@@ -307,21 +294,3 @@ def _tracking_document(partition: str, consumer: str, key: str) -> dict[str, Any
         "key": key,
         "recordedAt": datetime.now(UTC).isoformat(),
     }
-
-
-def _stored_events(document: dict[str, Any], *, position_of_first: int | None) -> list[StoredEvent]:
-    recorded_at = datetime.fromisoformat(document["recordedAt"])
-    first = int(document["firstVersion"])
-    return [
-        StoredEvent(
-            stream_id=document["streamId"],
-            version=first + index,
-            position=0 if position_of_first is None else position_of_first + index,
-            type=event["type"],
-            data=event["data"],
-            metadata=event["metadata"],
-            event_id=event["eventId"],
-            recorded_at=recorded_at,
-        )
-        for index, event in enumerate(document["events"])
-    ]
