@@ -18,6 +18,7 @@ from eventkit.bootstrap import (
     StoreSettings,
     build_event_store,
     build_publishers,
+    connection_client_id,
     is_emulator,
     locate_event_store,
     publisher_transports,
@@ -169,10 +170,49 @@ def test_namespace_settings_mean_azure_for_every_transport() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("settings", "client_id"),
+    [
+        ({"ShopStore__credential": "managedidentity", "ShopStore__clientId": "id-1"}, "id-1"),
+        ({"ShopStore__credential": "ManagedIdentity", "ShopStore__clientId": "id-1"}, "id-1"),
+        ({"ShopStore__credential": "managedidentity"}, None),  # the system-assigned identity
+        ({"ShopStore__clientId": "id-1"}, None),  # the host needs credential=managedidentity too
+        ({}, None),
+    ],
+)
+def test_a_connections_user_assigned_identity_is_read_as_the_functions_host_reads_it(
+    settings: dict[str, str], client_id: str | None
+) -> None:
+    assert connection_client_id(settings, "ShopStore") == client_id
+
+
+def test_the_cosmos_store_and_the_publishers_use_their_connections_identity() -> None:
+    env = {
+        "ShopStore__accountEndpoint": "https://shop.documents.azure.com:443/",
+        "ShopStore__credential": "managedidentity",
+        "ShopStore__clientId": "store-identity",
+        "ServiceBusConnection__fullyQualifiedNamespace": "shop.servicebus.windows.net",
+        "ServiceBusConnection__credential": "managedidentity",
+        "ServiceBusConnection__clientId": "bus-identity",
+    }
+    asked: list[str | None] = []
+
+    location = locate_event_store(env, STORE_NAMES)
+    publishers = build_publishers(
+        env, {"orders": "servicebus"}, lambda client_id: asked.append(client_id) or "token"
+    )
+
+    assert location == CosmosContainer(
+        "https://shop.documents.azure.com:443/", "nightshift", "shop", "store-identity"
+    )
+    assert asked == ["bus-identity"]
+    publishers["orders"].close()
+
+
 def test_azure_publishers_give_session_ids_on_topics_with_a_session_enabled_subscription() -> None:
     env = {"ServiceBusConnection__fullyQualifiedNamespace": "shop.servicebus.windows.net"}
 
-    publishers = build_publishers(env, {"orders": "servicebus", "inventory": "servicebus"}, lambda: "token")
+    publishers = build_publishers(env, {"orders": "servicebus", "inventory": "servicebus"}, lambda _: "token")
 
     publisher = publishers["orders"]
     assert isinstance(publisher, ServiceBusPublisher) and publisher is publishers["inventory"]

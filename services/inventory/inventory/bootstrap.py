@@ -25,14 +25,16 @@ from dataclasses import dataclass
 
 from eventkit.blobs import BlobStore, FileSystemBlobStore
 from eventkit.bootstrap import STATE_DIR_VARIABLE as STATE_DIR_VARIABLE  # re-exported
-from eventkit.bootstrap import SettingMissing as SettingMissing  # re-exported
 from eventkit.bootstrap import (
+    Credential,
     StoreSettings,
     azure_credential,
     build_event_store,
+    connection_client_id,
     is_embedded,
     state_dir,
 )
+from eventkit.bootstrap import SettingMissing as SettingMissing  # re-exported
 from eventkit.bootstrap import build_publishers as _build_publishers
 from eventkit.bootstrap import is_emulator as is_emulator  # re-exported
 from eventkit.publisher import Publisher
@@ -62,15 +64,17 @@ def build_store(env: Mapping[str, str]) -> EventStore:
     return build_event_store(env, STORE_SETTINGS)
 
 
-def build_blobs(env: Mapping[str, str]) -> BlobStore:
-    """The blob store: the embedded file system store for the emulator string, else Azure."""
+def build_blobs(env: Mapping[str, str], credential: Credential = azure_credential) -> BlobStore:
+    """The blob store: the embedded file system store for the emulator string, else Azure at
+    `InventoryStorage__blobServiceUri` or `InventoryStorage__serviceUri` (the host reads both
+    spellings), as the connection's identity (`connection_client_id`)."""
     if is_embedded(env, "InventoryStorage"):
         return FileSystemBlobStore(state_dir(env) / "blobs")
-    uri = env.get("InventoryStorage__blobServiceUri")
+    uri = env.get("InventoryStorage__blobServiceUri") or env.get("InventoryStorage__serviceUri")
     if uri:
         from eventkit.blobs.azure import AzureBlobStore
 
-        return AzureBlobStore.from_account_url(uri, azure_credential())
+        return AzureBlobStore.from_account_url(uri, credential(connection_client_id(env, "InventoryStorage")))
     raise SettingMissing("set InventoryStorage (emulator string) or InventoryStorage__blobServiceUri")
 
 

@@ -69,13 +69,29 @@ def state_dir(env: Mapping[str, str]) -> Path:
     return Path(folder)
 
 
-def azure_credential() -> Any:
-    """`DefaultAzureCredential` for the app's managed identity (`AZURE_CLIENT_ID`, if set).
+Credential = Callable[[str | None], Any]
+"""Makes the credential of one connection from its user-assigned identity's client id (None: the
+app's default identity)."""
+
+
+def azure_credential(client_id: str | None = None) -> Any:
+    """`DefaultAzureCredential` for a managed identity: the user-assigned one `client_id` names,
+    else `AZURE_CLIENT_ID`, else the system-assigned one.
 
     Imported on use: azure-identity is installed in Azure, not needed under devhost."""
     from azure.identity import DefaultAzureCredential  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-    return DefaultAzureCredential(managed_identity_client_id=os.environ.get("AZURE_CLIENT_ID"))
+    return DefaultAzureCredential(managed_identity_client_id=client_id or os.environ.get("AZURE_CLIENT_ID"))
+
+
+def connection_client_id(env: Mapping[str, str], connection: str) -> str | None:
+    """The user-assigned identity a connection names the way the Functions host reads it:
+    `<connection>__clientId` when `<connection>__credential` is `managedidentity`; else None.
+
+    The host's bindings (triggers) and this code then authenticate as the same identity."""
+    if env.get(f"{connection}__credential", "").lower() != "managedidentity":
+        return None
+    return env.get(f"{connection}__clientId") or None
 
 
 # --- event store ------------------------------------------------------------------------------
@@ -110,6 +126,8 @@ class CosmosContainer:
     endpoint: str
     database: str
     container: str
+    client_id: str | None = None
+    """The user-assigned identity the connection names (`connection_client_id`), if any."""
 
 
 StoreLocation = EmbeddedStoreFile | CosmosContainer
@@ -127,20 +145,23 @@ def locate_event_store(env: Mapping[str, str], names: StoreSettings) -> StoreLoc
         return EmbeddedStoreFile(state_dir(env) / "cosmos" / database / f"{container}.db")
     endpoint = env.get(f"{names.connection}__accountEndpoint")
     if endpoint:
-        return CosmosContainer(endpoint, database, container)
+        return CosmosContainer(endpoint, database, container, connection_client_id(env, names.connection))
     raise SettingMissing(f"set {names.connection} (emulator string) or {names.connection}__accountEndpoint")
 
 
-def open_event_store(location: StoreLocation, credential: Callable[[], Any] = azure_credential) -> EventStore:
+def open_event_store(location: StoreLocation, credential: Credential = azure_credential) -> EventStore:
     """Open the store at `location` (creating the SQLite file and its folder if missing).
 
-    `credential` is called only for Cosmos DB; errors of the SDK or SQLite pass through."""
+    `credential` is called (with the location's client id) only for Cosmos DB; errors of the SDK
+    or SQLite pass through."""
     if isinstance(location, EmbeddedStoreFile):
         location.path.parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEventStore(location.path)
     from eventkit.store.cosmos import CosmosEventStore
 
-    return CosmosEventStore.connect(location.endpoint, credential(), location.database, location.container)
+    return CosmosEventStore.connect(
+        location.endpoint, credential(location.client_id), location.database, location.container
+    )
 
 
 def build_event_store(env: Mapping[str, str], names: StoreSettings) -> EventStore:
@@ -195,12 +216,13 @@ def publisher_transports(env: Mapping[str, str], transports: frozenset[Transport
 def build_publishers(
     env: Mapping[str, str],
     destinations: Mapping[str, Transport],
-    credential: Callable[[], Any] = azure_credential,
+    credential: Credential = azure_credential,
 ) -> dict[str, Publisher]:
     """A publisher for each destination (topic or event hub name), by its transport.
 
     Embedded: one `EmbeddedPublisher` over the namespaces the destinations need. Azure: one
-    `ServiceBusPublisher` / `EventHubsPublisher` per transport, sharing one credential; topics with
+    `ServiceBusPublisher` / `EventHubsPublisher` per transport, each with the credential of its
+    connection's identity (`connection_client_id`); topics with
     a session-enabled subscription (`contracts.topology.requires_session_id`) get `session_id` =
     `partitionkey`, as the embedded publisher does. Raises as `publisher_transports` does."""
     transports = frozenset(destinations.values())
@@ -213,9 +235,9 @@ def build_publishers(
         return {destination: embedded for destination in destinations}
     from eventkit.publishing import EventHubsPublisher, ServiceBusPublisher
 
-    identity = credential()
     by_transport: dict[Transport, Publisher] = {}
     for transport, namespace in target.namespaces.items():
+        identity = credential(connection_client_id(env, TRANSPORT_SETTINGS[transport]))
         if transport == "servicebus":  # a topic with a session-enabled subscription needs session ids
             sessions = [d for d, t in destinations.items() if t == "servicebus" and requires_session_id(d)]
             by_transport[transport] = ServiceBusPublisher(
