@@ -10,6 +10,8 @@ below holds the feed until the relay succeeds).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import azure.functions as func
 
@@ -28,9 +30,28 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]
 @bp.blob_trigger(arg_name="feed", path=UPLOADS + "/{name}", connection="InventoryStorage")
 def process_feed(feed: func.InputStream) -> None:
     name = (feed.name or "").removeprefix(UPLOADS + "/")
-    etag = str((getattr(feed, "blob_properties", None) or {}).get("ETag") or "")
+    etag = blob_version(getattr(feed, "blob_properties", None) or {})
+    if etag is None:  # nothing in the trigger's metadata tells this version apart: ask the store
+        etag = service().inventory.blobs.properties(UPLOADS, name).etag
+        log.warning("feed %s: the trigger carried no ETag; using the stored blob's %s", name, etag)
     outcome = apply_feed(service().inventory, name, etag, feed)  # type: ignore[arg-type]
     log.info("feed %s (%s): %s", outcome.feed_id, name, outcome)
+
+
+def blob_version(properties: Mapping[str, Any]) -> str | None:
+    """What tells this upload of a blob from the next one (a feed is applied once per version).
+
+    The ETag when the trigger's metadata carries it as text. The Functions host serialises the
+    Storage SDK's `BlobProperties` for the worker, and its `ETag` struct may arrive as `{}`; then
+    the same snapshot's last-modified time, length and MD5 stand in, so the version always belongs
+    to the content being read. None when none of them is there."""
+    etag = properties.get("ETag")
+    if isinstance(etag, str) and etag:
+        return etag
+    parts = [properties.get(key) for key in ("LastModified", "Length", "ContentMD5")]
+    if properties.get("LastModified") in (None, "", {}):
+        return None
+    return "props:" + "|".join("" if part is None else str(part) for part in parts)
 
 
 @bp.service_bus_topic_trigger(
