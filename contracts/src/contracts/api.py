@@ -49,3 +49,14 @@ INVALID_SKU = ProblemKind(
     "a SKU is 1-64 letters, digits and ._/-, starting with a letter or digit",
 )
 """A path or body names a SKU that `SKU_PATTERN` refuses: no feed could have recorded it."""
+
+
+SERVICE_UNAVAILABLE = ProblemKind(
+    503,
+    "service-unavailable",
+    "Service unavailable",
+    "the store is throttling or unavailable for now and nothing was changed; retry after the "
+    "Retry-After seconds",
+)
+"""The store said "not now" (throttled, unavailable) or a hot stream kept clashing: answered with
+`Retry-After`, never as a 500."""

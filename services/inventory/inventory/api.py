@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import azure.functions as func
 
 from contracts.api import INVALID_SKU, PROBLEM_BASE, is_sku
 from eventkit.blobs import BlobNotFound
+from eventkit.http.busy import answering_busy
 from eventkit.http.problems import PROBLEM_CONTENT_TYPE, ProblemDetails
 
 from .bootstrap import service
@@ -32,6 +34,16 @@ def problem(status: int, kind: str, title: str, detail: str, instance: str) -> f
     """An `application/problem+json` response (RFC 9457) of type `PROBLEM_BASE + kind`."""
     details = ProblemDetails(status, PROBLEM_BASE + kind, title, detail, instance)
     return func.HttpResponse(details.to_json(), status_code=status, mimetype=PROBLEM_CONTENT_TYPE)
+
+
+def _problem_response(details: ProblemDetails, headers: Mapping[str, str]) -> func.HttpResponse:
+    return func.HttpResponse(
+        details.to_json(), status_code=details.status, mimetype=PROBLEM_CONTENT_TYPE, headers=dict(headers)
+    )
+
+
+busy = answering_busy(_problem_response)
+"""Route decorator: a busy store (throttled, unavailable, a hot stream) answers 503 with Retry-After."""
 
 
 def _bad_sku(sku: str, instance: str) -> func.HttpResponse | None:
@@ -53,6 +65,7 @@ def _bad_feed_id(feed_id: str, instance: str) -> func.HttpResponse | None:
 
 
 @bp.route(route="stock/{*sku}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@busy
 def get_stock(req: func.HttpRequest) -> func.HttpResponse:
     sku = req.route_params.get("sku") or ""
     invalid = _bad_sku(sku, req.url)
@@ -71,6 +84,7 @@ def get_stock(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="feeds/{feed_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@busy
 def get_feed(req: func.HttpRequest) -> func.HttpResponse:
     feed_id = req.route_params["feed_id"]
     invalid = _bad_feed_id(feed_id, req.url)
@@ -92,6 +106,7 @@ def get_feed(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="feeds/{feed_id}/rejected-rows", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@busy
 def get_rejected_rows(req: func.HttpRequest) -> func.HttpResponse:
     feed_id = req.route_params["feed_id"]
     invalid = _bad_feed_id(feed_id, req.url)

@@ -12,13 +12,14 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from contracts.api import INVALID_SKU, PROBLEM_BASE, is_sku
+from eventkit.http.busy import answering_busy
 from eventkit.http.problems import PROBLEM_CONTENT_TYPE, ProblemDetails
 
 from .blueprint import DurableBlueprint
@@ -101,6 +102,16 @@ def _bad_order_id(order_id: str, instance: str) -> func.HttpResponse | None:
     )
 
 
+def _problem_response(details: ProblemDetails, headers: Mapping[str, str]) -> func.HttpResponse:
+    return func.HttpResponse(
+        details.to_json(), status_code=details.status, mimetype=PROBLEM_CONTENT_TYPE, headers=dict(headers)
+    )
+
+
+busy = answering_busy(_problem_response)
+"""Route decorator: a busy store (throttled, unavailable, a hot stream) answers 503 with Retry-After."""
+
+
 def _bad_sku(sku: str, instance: str) -> func.HttpResponse | None:
     if is_sku(sku):
         return None
@@ -111,6 +122,7 @@ def _bad_sku(sku: str, instance: str) -> func.HttpResponse | None:
 
 
 @bp.route(route="orders", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@busy
 async def place_order(req: func.HttpRequest) -> func.HttpResponse:
     """Accept the order (pending); its saga is started from the change feed (subscriptions.py)."""
     orders = service().orders
@@ -148,6 +160,7 @@ async def place_order(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="orders/{order_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@busy
 def get_order_by_id(req: func.HttpRequest) -> func.HttpResponse:
     order_id = req.route_params.get("order_id") or ""
     invalid = _bad_order_id(order_id, req.url)
@@ -161,6 +174,7 @@ def get_order_by_id(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="orders", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@busy
 def list_customer_orders(req: func.HttpRequest) -> func.HttpResponse:
     status = req.params.get("status") or None
     try:
@@ -188,6 +202,7 @@ def list_customer_orders(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="orders/{order_id}/cancel", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@busy
 async def cancel_order(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     order_id = req.route_params.get("order_id") or ""
     invalid = _bad_order_id(order_id, req.url)
@@ -222,6 +237,7 @@ async def cancel_order(req: func.HttpRequest, client: df.DurableOrchestrationCli
 
 
 @bp.route(route="catalog/{*sku}", methods=["PUT"], auth_level=func.AuthLevel.ADMIN)
+@busy
 def put_catalog_item(req: func.HttpRequest) -> func.HttpResponse:
     sku = req.route_params.get("sku") or ""
     invalid = _bad_sku(sku, req.url)
@@ -237,6 +253,7 @@ def put_catalog_item(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="catalog/{*sku}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@busy
 def get_catalog_item(req: func.HttpRequest) -> func.HttpResponse:
     sku = req.route_params.get("sku") or ""
     invalid = _bad_sku(sku, req.url)
@@ -251,6 +268,7 @@ def get_catalog_item(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="catalog", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@busy
 def list_catalog_items(req: func.HttpRequest) -> func.HttpResponse:
     try:
         size = page_size(req.params.get("page_size"))

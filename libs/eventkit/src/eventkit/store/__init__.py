@@ -14,6 +14,7 @@ from eventkit.store.errors import (
     ConcurrencyError,
     EventStoreError,
     InvalidAppend,
+    StoreBusy,
 )
 from eventkit.store.events import JsonObject, NewEvent, StoredEvent, StreamAppend, Tracking
 from eventkit.store.memory import InMemoryEventStore
@@ -37,6 +38,7 @@ __all__ = [
     "JsonObject",
     "NewEvent",
     "SQLiteEventStore",
+    "StoreBusy",
     "StoredEvent",
     "StreamAppend",
     "Tracking",

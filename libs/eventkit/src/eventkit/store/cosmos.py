@@ -41,21 +41,29 @@ route them to one partition.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from azure.core.credentials import TokenCredential
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
 from azure.cosmos.exceptions import (
     CosmosBatchOperationError,
+    CosmosHttpResponseError,
     CosmosResourceExistsError,
     CosmosResourceNotFoundError,
 )
 
 from eventkit.store.documents import append_document, events_of_document
-from eventkit.store.errors import AlreadyProcessed, BatchConcurrencyError, ConcurrencyError, EventStoreError
+from eventkit.store.errors import (
+    AlreadyProcessed,
+    BatchConcurrencyError,
+    ConcurrencyError,
+    EventStoreError,
+    StoreBusy,
+)
 from eventkit.store.events import NewEvent, StoredEvent, StreamAppend, Tracking
 from eventkit.store.port import (
     RESERVED_PREFIX,
@@ -75,6 +83,36 @@ _STREAM_QUERY = "SELECT * FROM c WHERE c.streamId = @stream AND c.kind = 'append
 _TRACKING_QUERY = (
     "SELECT TOP 1 c.id FROM c WHERE c.kind = 'tracking' AND c.consumer = @consumer AND c.key = @key"
 )
+
+
+BUSY_STATUSES = frozenset({408, 429, 503})
+"""Cosmos DB answers that mean "not now" (timeout, throttled, unavailable), raised as StoreBusy."""
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def busy_as_store_busy(method: _F) -> _F:
+    """Raise `StoreBusy` (with the service's `x-ms-retry-after-ms` advice) for a Cosmos DB answer in
+    `BUSY_STATUSES` that outlived the SDK's own retries; other errors pass through."""
+
+    @functools.wraps(method)
+    def translated(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except CosmosHttpResponseError as error:
+            if error.status_code not in BUSY_STATUSES:
+                raise
+            advice = (error.headers or {}).get("x-ms-retry-after-ms")
+            try:
+                retry_after = float(advice) / 1000 if advice is not None else None
+            except ValueError:
+                retry_after = None
+            raise StoreBusy(
+                f"Cosmos DB answered {error.status_code} to {method.__name__}: "
+                f"{error.http_error_message or 'busy'}; retry later",
+                retry_after,
+            ) from error
+
+    return cast(_F, translated)
 
 
 class FeedOrderUnavailable(EventStoreError):
@@ -136,6 +174,7 @@ class CosmosEventStore(EventStore):
         """The container this store writes to."""
         return self._container
 
+    @busy_as_store_busy
     def append(
         self,
         stream_id: str,
@@ -176,6 +215,7 @@ class CosmosEventStore(EventStore):
                 raise ConcurrencyError(stream_id, expected_version, self.stream_version(stream_id)) from None
         return expected_version + len(events)
 
+    @busy_as_store_busy
     def append_many(self, appends: Sequence[StreamAppend]) -> list[int]:
         """NOT atomic across streams (see the module docstring): every version is checked first
         (a clash found then writes nothing), then each stream's events are created as one
@@ -205,6 +245,7 @@ class CosmosEventStore(EventStore):
             written.append(part.stream_id)
         return [part.expected_version + len(part.events) for part in appends]
 
+    @busy_as_store_busy
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[StoredEvent]:
         check_stream_id(stream_id)
         documents = self._container.query_items(
@@ -220,6 +261,7 @@ class CosmosEventStore(EventStore):
             if event.version >= from_version
         ]
 
+    @busy_as_store_busy
     def stream_version(self, stream_id: str) -> int:
         check_stream_id(stream_id)
         result: list[Any] = list(
@@ -229,6 +271,7 @@ class CosmosEventStore(EventStore):
         )
         return int(result[0]) if result and result[0] is not None else 0
 
+    @busy_as_store_busy
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Events after `after_position` in change-feed order (see the module docstring).
 
@@ -254,6 +297,7 @@ class CosmosEventStore(EventStore):
             seen += count
         return selected
 
+    @busy_as_store_busy
     def has_processed(self, consumer: str, key: str) -> bool:
         found = self._container.query_items(
             _TRACKING_QUERY,
@@ -262,6 +306,7 @@ class CosmosEventStore(EventStore):
         )
         return any(True for _ in found)
 
+    @busy_as_store_busy
     def record_processed(self, consumer: str, key: str) -> None:
         check_tracking(consumer, key)
         if self.has_processed(consumer, key):

@@ -9,6 +9,19 @@ class EventStoreError(Exception):
     """Base class of the errors an event store raises on purpose."""
 
 
+class StoreBusy(EventStoreError):
+    """The store refused for now: throttled (Cosmos DB 429 after the SDK's own retries) or
+    unavailable (503, 408). Nothing was written. `retry_after` is the store's advice in seconds,
+    if it gave one; an HTTP API answers 503 with it as `Retry-After`, a trigger retries."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[type[StoreBusy], tuple[str, float | None]]:
+        return (StoreBusy, (str(self), self.retry_after))
+
+
 class ConcurrencyError(EventStoreError):
     """The stream was not at the version the writer expected; nothing was written.
 
