@@ -43,15 +43,17 @@ def blob_version(properties: Mapping[str, Any]) -> str | None:
 
     The ETag when the trigger's metadata carries it as text. The Functions host serialises the
     Storage SDK's `BlobProperties` for the worker, and its `ETag` struct may arrive as `{}`; then
-    the same snapshot's last-modified time, length and MD5 stand in, so the version always belongs
-    to the content being read. None when none of them is there."""
+    the same snapshot's last-modified time, length and MD5 stand in (`ContentLength`/`ContentHash`
+    from Azure.Storage.Blobs, `Length`/`ContentMD5` from the older SDK, as `azure.functions` reads
+    them), so the version always belongs to the content being read. None without a last-modified
+    time."""
     etag = properties.get("ETag")
     if isinstance(etag, str) and etag:
         return etag
-    parts = [properties.get(key) for key in ("LastModified", "Length", "ContentMD5")]
     if properties.get("LastModified") in (None, "", {}):
         return None
-    return "props:" + "|".join("" if part is None else str(part) for part in parts)
+    keys = ("LastModified", "ContentLength", "Length", "ContentHash", "ContentMD5")
+    return "props:" + "|".join(str(properties[key]) for key in keys if properties.get(key) not in (None, ""))
 
 
 @bp.service_bus_topic_trigger(

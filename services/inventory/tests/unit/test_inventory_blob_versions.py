@@ -15,7 +15,7 @@ from eventkit.store import InMemoryEventStore
 
 
 def upload(last_modified: str, md5: str) -> dict[str, object]:
-    return {"ETag": {}, "LastModified": last_modified, "Length": 41, "ContentMD5": md5}
+    return {"ETag": {}, "LastModified": last_modified, "ContentLength": 41, "ContentHash": md5}
 
 
 def test_an_etag_given_as_text_is_the_version() -> None:
@@ -35,6 +35,13 @@ def test_without_a_text_etag_two_uploads_of_one_name_are_still_two_versions(tmp_
 
     assert monday != tuesday
     assert stock_of(inventory, sku).available == 9
+
+
+def test_the_older_sdks_length_and_md5_tell_versions_apart_too() -> None:
+    first = {"ETag": {}, "LastModified": "2026-11-30T01:00:00+00:00", "Length": 41, "ContentMD5": "YQ=="}
+    second = dict(first, ContentMD5="Yg==")
+
+    assert blob_version(first) != blob_version(second)
 
 
 def test_with_nothing_that_tells_versions_apart_the_caller_must_ask_the_store() -> None:
