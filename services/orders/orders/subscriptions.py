@@ -63,7 +63,10 @@ async def on_inventory_event(message: func.ServiceBusMessage, client: df.Durable
 def _follows_the_store(lease_prefix: str) -> Callable[[_F], _F]:
     """The order store's change feed, retried until a batch succeeds: an event is never skipped.
     Each function has its own `lease_prefix`: functions that share a lease container and prefix
-    on Azure split the leases, so each change would reach only one of them."""
+    on Azure split the leases, so each change would reach only one of them. The relay keeps the
+    empty prefix it always had (with `start_from_beginning`, a new prefix would publish every
+    stored event again); the saga starter took a new one, which replays harmlessly (only orders
+    still pending get a saga)."""
 
     def decorate(function: _F) -> _F:
         return retry(feed(function))
@@ -89,7 +92,7 @@ def _follows_the_store(lease_prefix: str) -> Callable[[_F], _F]:
     return decorate
 
 
-@_follows_the_store("relay-")
+@_follows_the_store("")  # the relay's leases from before the prefixes: a new one would re-publish all
 def relay_outbox(documents: func.DocumentList) -> None:
     """Publish the new order events (the outbox). It takes no Durable client, so with
     `FUNCTIONS_WORKER_PROCESS_COUNT` above 1 it runs in any worker process."""
