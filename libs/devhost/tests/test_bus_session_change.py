@@ -1,5 +1,5 @@
 """A state folder outlives code: a queue created with sessions by an earlier version, now bound by a
-trigger without them (`make run` keeps `.devhost/`). devhost re-creates it when it is empty, as the
+trigger without them (`make run` keeps `.devhost/`). devhost changes it when it is empty, as the
 Azure migration would, and refuses to start, naming it, when messages still wait in it."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def earlier_version_state(state: Path, waiting: int) -> None:
         bus.close()
 
 
-def test_an_empty_queue_with_the_old_session_setting_is_re_created_and_then_received_from(
+def test_an_empty_queue_with_the_old_session_setting_is_changed_and_then_received_from(
     start_devhost: Callable[..., DevhostProcess], tmp_path: Path
 ) -> None:
     earlier_version_state(tmp_path / "state", waiting=0)
@@ -52,7 +52,7 @@ def test_an_empty_queue_with_the_old_session_setting_is_re_created_and_then_rece
         bus.close()
 
     wait_for(lambda: body in answers_seen(out), what="the answer to be received")
-    assert "Re-created 'answers' with requiresSession=false" in host.output
+    assert "Changed 'answers' to requiresSession=false" in host.output
 
 
 def test_a_queue_with_the_old_session_setting_and_messages_waiting_stops_the_app_naming_it(

@@ -15,7 +15,6 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,7 @@ from devhost.namespace_config import NamespaceConfig, load_namespace_config
 from devhost.settings import AppSettings, resolve_binding
 from devhost.state import StateLayout
 from eventkit.bus.eventhubs import DEFAULT_CONSUMER_GROUP, DEFAULT_PARTITION_COUNT
-from eventkit.bus.servicebus import CorrelationFilter, EmbeddedServiceBus, RuleProperties
+from eventkit.bus.servicebus import CorrelationFilter, RuleProperties
 
 if TYPE_CHECKING:
     from devhost.triggers.base import AppContext
@@ -247,7 +246,7 @@ def provision(state: StateLayout, plan: AppTopology, config: NamespaceConfig) ->
 
     Raises eventkit's errors for an invalid name or a conflicting hub partition count, and
     SessionSettingMismatch for a queue or subscription a trigger binds with the other
-    ``requiresSession`` that still holds messages (an empty one is re-created, see session_settings).
+    ``requiresSession`` that still holds messages (an empty one is changed, see session_settings).
     """
     full = with_declared(plan, config, "")
     if full.queues or full.topics:
@@ -257,9 +256,8 @@ def provision(state: StateLayout, plan: AppTopology, config: NamespaceConfig) ->
                 props = queue_properties(name, config, name.lower() in full.session_entities)
                 queue = bus.create_queue_if_missing(name, **props)
                 session_settings.reconcile(
-                    bus, name, queue.requires_session, bool(props.get("requires_session")), _triggers(uses),
-                    partial(_recreate_queue, bus, name, props),
-                )  # fmt: skip
+                    bus, name, queue.requires_session, bool(props.get("requires_session")), _triggers(uses)
+                )
             for name in full.topics:
                 bus.create_topic_if_missing(name, **topic_properties(name, config))
             for (topic, name), uses in full.subscriptions.items():
@@ -269,7 +267,7 @@ def provision(state: StateLayout, plan: AppTopology, config: NamespaceConfig) ->
                 subscription = bus.create_subscription_if_missing(topic, name, rules=rules, **props)
                 session_settings.reconcile(
                     bus, path, subscription.requires_session, bool(props.get("requires_session")),
-                    _triggers(uses), partial(_recreate_subscription, bus, topic, name, rules, props),
+                    _triggers(uses),
                 )  # fmt: skip
         finally:
             bus.close()
@@ -292,18 +290,6 @@ def _triggers(uses: list[Use]) -> list[str]:
     """The functions whose trigger binds an entity: only they decide its ``requiresSession``
     (an entity an app only declares or sends to is created, never changed)."""
     return [use.function for use in uses if use.direction == "trigger"]
-
-
-def _recreate_queue(bus: EmbeddedServiceBus, name: str, props: dict[str, Any]) -> None:
-    bus.delete_queue(name)
-    bus.create_queue_if_missing(name, **props)
-
-
-def _recreate_subscription(
-    bus: EmbeddedServiceBus, topic: str, name: str, rules: list[RuleProperties] | None, props: dict[str, Any]
-) -> None:
-    bus.delete_subscription(topic, name)
-    bus.create_subscription_if_missing(topic, name, rules=rules, **props)
 
 
 _provisioned: dict[tuple[Path, str], asyncio.Future[None]] = {}

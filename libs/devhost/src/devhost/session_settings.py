@@ -8,15 +8,16 @@ A trigger on such an entity could never receive (the namespace refuses a session
 session entity, and a session accept on a plain one).
 
 ``reconcile`` does what the Azure migration does when it is safe: an entity that holds no
-message (active, scheduled or dead-lettered) is re-created with the wanted setting, and a warning
-names it. An entity that still holds messages is left as it is and `SessionSettingMismatch` names
-it, both settings, the functions that bind it and what is waiting, so nothing is thrown away.
+message (active, scheduled or dead-lettered) gets the wanted setting, and a warning names it. The
+check and the change are one transaction of the embedded namespace
+(`set_requires_session_if_empty`), so a message another app sends meanwhile is never lost. An
+entity that still holds messages is left as it is and `SessionSettingMismatch` names it, both
+settings, the functions that bind it and what is waiting, so nothing is thrown away.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from devhost.errors import DevhostError
 from eventkit.bus.servicebus import EmbeddedServiceBus
@@ -32,27 +33,18 @@ def _setting(value: bool) -> str:
     return "true" if value else "false"
 
 
-def reconcile(
-    bus: EmbeddedServiceBus,
-    path: str,
-    existing: bool,
-    wanted: bool,
-    bound_by: list[str],
-    recreate: Callable[[], None],
-) -> None:
+def reconcile(bus: EmbeddedServiceBus, path: str, existing: bool, wanted: bool, bound_by: list[str]) -> None:
     """Make the entity at ``path`` have ``requiresSession`` = ``wanted``.
 
     ``existing`` is its current setting, ``bound_by`` names the functions whose triggers bind it
-    (none: the app only declares or sends to it, and leaves it as it is), ``recreate`` deletes and
-    re-creates it with the wanted properties. Raises SessionSettingMismatch when it differs and the
-    entity holds messages.
+    (none: the app only declares or sends to it, and leaves it as it is). Raises
+    SessionSettingMismatch when it differs and the entity holds messages.
     """
     if existing == wanted or not bound_by:
         return
-    counts = bus.runtime_properties(path)
-    waiting = counts.active_message_count + counts.scheduled_message_count + counts.dead_letter_message_count
     functions = ", ".join(repr(name) for name in bound_by)
-    if waiting:
+    if bus.set_requires_session_if_empty(path, wanted):
+        counts = bus.runtime_properties(path)
         raise SessionSettingMismatch(
             f"'{path}' exists with requiresSession={_setting(existing)}, but {functions} bind(s) it "
             f"with isSessionsEnabled={_setting(wanted)}, and it still holds {counts.active_message_count} "
@@ -61,10 +53,9 @@ def reconcile(
             "with the previous code (or read it with 'devhost tail' / 'devhost dlq'), or delete the "
             "state folder, then start again."
         )
-    recreate()
     log.warning(
-        "Re-created '%s' with requiresSession=%s: it had %s, %s bind(s) it that way now, and it held no "
-        "message (Azure would need the same delete and re-create)",
+        "Changed '%s' to requiresSession=%s: it had %s, %s bind(s) it that way now, and it held no "
+        "message (on Azure: drain, delete and re-create it)",
         path,
         _setting(wanted),
         _setting(existing),

@@ -7,6 +7,7 @@ start-up for every entity its apps bind to.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Sequence
 from datetime import timedelta
@@ -251,6 +252,36 @@ class AdminOperations(NamespaceCore):
     def delete_topic(self, name: str) -> None:
         """Delete a topic with its subscriptions and their messages. Raises EntityNotFound."""
         self._delete(name, "topic")
+
+    def set_requires_session_if_empty(self, path: str, requires_session: bool) -> int:
+        """Change a queue's or subscription's `requiresSession` in place if it holds no message
+        (active, scheduled or dead-lettered); returns how many it holds (0: changed, or already so).
+
+        Azure cannot change the setting in place: a deployment drains, deletes and re-creates the
+        entity. Here the check and the change are one transaction, so a message sent meanwhile
+        either makes the entity non-empty (nothing changes) or arrives after the change. Local
+        tooling only (devhost upgrading a state folder). Raises EntityNotFound.
+        """
+        with self._write() as conn:
+            entity = self._entity(conn, path)
+            props = entity.props
+            if entity.kind not in ("queue", "subscription") or not isinstance(
+                props, QueueProperties | SubscriptionProperties
+            ):
+                raise EntityNotFound(f"{path!r} is a {entity.kind}, not a queue or subscription")
+            if props.requires_session == requires_session:
+                return 0
+            ids = [entity.id] if entity.dead_letter_id is None else [entity.id, entity.dead_letter_id]
+            (held,) = conn.execute(
+                f"SELECT COUNT(*) FROM messages WHERE queue_id IN ({', '.join('?' * len(ids))})", ids
+            ).fetchone()
+            if held:
+                return int(held)
+            changed = props_to_json(dataclasses.replace(props, requires_session=requires_session))
+            conn.executemany("UPDATE entities SET props = ? WHERE id = ?", [(changed, i) for i in ids])
+            conn.execute("DELETE FROM sessions WHERE queue_id = ?", (entity.id,))
+            self._bump_topology(conn)
+        return 0
 
     def delete_subscription(self, topic_name: str, name: str) -> None:
         """Delete a subscription with its messages and dead letters. Raises EntityNotFound."""
