@@ -26,4 +26,4 @@ def test_triggers_sharing_a_containers_leases_are_in_error_naming_each_other_and
             "shop/sales with the same lease container 'leases' and lease prefix ''"
         ) in output
     assert "give each its own lease_container_prefix" in output
-    assert "The 'audit_changes' function is in error" not in output
+    assert "The 'audit_changes' function is in error" not in output  # its twin is disabled

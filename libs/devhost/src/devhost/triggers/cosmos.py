@@ -86,12 +86,11 @@ def _lease_identity(settings: dict[str, Any]) -> tuple[str, ...]:
     the prefix (lease ids are prefix + account + database + container + range, not the function)."""
 
     def value(*names: str, default: str = "") -> str:
-        found = next((settings[n] for n in names if settings.get(n) not in (None, "")), default)
-        return str(found).lower()
+        return str(next((settings[n] for n in names if settings.get(n) not in (None, "")), default))
 
     database = value("databaseName", "database_name")
     return (
-        value("connection"),
+        value("connection").lower(),  # setting names are case-insensitive; Cosmos names are not
         database,
         value("containerName", "container_name"),
         value("leaseDatabaseName", default=database),
@@ -109,6 +108,8 @@ def _refuse_shared_leases(function: FunctionInfo, ctx: AppContext) -> None:
     for other in ctx.index.functions:
         if other.name == function.name or other.trigger.type != "cosmosDBTrigger":
             continue
+        if ctx.settings.is_true(f"AzureWebJobs.{other.name}.Disabled"):
+            continue  # a disabled function takes no leases
         try:
             theirs = _lease_identity(resolve_binding(other.trigger.settings, ctx.settings, other.name))
         except DevhostError:

@@ -122,12 +122,19 @@ class ServiceBusTrigger:
             max_workers=threads, thread_name_prefix=f"sb-{self.function.name}"
         )
         self._bus = StateLayout(ctx.state_dir).open_servicebus()
-        if "/subscriptions/" in self.entity:
-            topic, _, subscription = self.entity.split("/")
-            entity: QueueProperties | SubscriptionProperties = self._bus.get_subscription(topic, subscription)
-        else:
-            entity = self._bus.get_queue(self.entity)
-        self._check_sessions(entity.requires_session)
+        try:
+            if "/subscriptions/" in self.entity:
+                topic, _, subscription = self.entity.split("/")
+                entity: QueueProperties | SubscriptionProperties = self._bus.get_subscription(
+                    topic, subscription
+                )
+            else:
+                entity = self._bus.get_queue(self.entity)
+            self._check_sessions(entity.requires_session)
+        except BaseException:  # the function is in error: its trigger is never stopped
+            self._bus.close()
+            self._executor.shutdown(wait=False)
+            raise
         self._lock_duration = entity.lock_duration
         name = f"servicebus:{self.function.name}"
         if self.sessions:
