@@ -55,8 +55,8 @@ SERVICE_UNAVAILABLE = ProblemKind(
     503,
     "service-unavailable",
     "Service unavailable",
-    "the store is throttling or unavailable for now and nothing was changed; retry after the "
-    "Retry-After seconds",
+    "the store is throttling or unavailable for now, so the request may not have been applied; "
+    "sending it again after the Retry-After seconds is safe",
 )
 """The store said "not now" (throttled, unavailable) or a hot stream kept clashing: answered with
 `Retry-After`, never as a 500."""

@@ -1,8 +1,9 @@
 """A busy store answers HTTP 503 with `Retry-After`, not a bare 500.
 
 `StoreBusy` (the store throttled or was unavailable after its SDK's own retries) and
-`ConcurrencyRetriesExhausted` (a hot stream kept clashing) mean "not now": nothing was changed and
-the same request can be sent again. `answering_busy` wraps an HTTP function so that either becomes
+`ConcurrencyRetriesExhausted` (a hot stream kept clashing) mean "not now": the request may not have
+been applied, and sending it again is safe (placing is idempotent by its key, the other use cases
+by their state). `answering_busy` wraps an HTTP function so that either becomes
 the `service-unavailable` problem (`contracts.api.SERVICE_UNAVAILABLE`). eventkit does not depend
 on `azure.functions`: the service passes `respond`, which turns the problem and its headers into
 its response.

@@ -11,7 +11,9 @@ class EventStoreError(Exception):
 
 class StoreBusy(EventStoreError):
     """The store refused for now: throttled (Cosmos DB 429 after the SDK's own retries) or
-    unavailable (503, 408). Nothing was written. `retry_after` is the store's advice in seconds,
+    unavailable (503, 408). The call may not have taken effect; a 408 on a write may also have been
+    committed, and an `append_many` may have written the streams before the refused one, so a
+    retry must be safe to repeat (every use case is). `retry_after` is the store's advice in seconds,
     if it gave one; an HTTP API answers 503 with it as `Retry-After`, a trigger retries."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
