@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from eventkit.writer_gate import WriterGate, gated_write
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -148,16 +150,16 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: the writer lock is taken before the first read, so nothing
-        can change between what the caller reads and what it writes. Commits on success."""
-        with closing(self._connect()) as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+        """One write transaction (`eventkit.writer_gate.gated_write`): the writer lock is taken
+        before the first read, so nothing can change between what the caller reads and what it
+        writes; writers queue in the kernel instead of SQLite's sleeping busy handler. Commits on
+        success. The gate's side file is opened per transaction, as the connection is."""
+        gate = WriterGate(self.path)
+        try:
+            with closing(self._connect()) as connection, gated_write(connection, gate):
                 yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+        finally:
+            gate.close()
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
