@@ -61,3 +61,15 @@ def reconcile(bus: EmbeddedServiceBus, path: str, existing: bool, wanted: bool, 
         _setting(existing),
         functions,
     )
+
+
+def check_trigger_sessions(function: str, entity: str, requires_session: bool, sessions: bool) -> None:
+    """Raises DevhostError when an entity's ``requiresSession`` is not its trigger's
+    ``isSessionsEnabled``: no receive could ever succeed (as the Azure listener fails to start)."""
+    if requires_session == sessions:
+        return
+    raise DevhostError(
+        f"function {function!r}: '{entity}' has requiresSession={_setting(requires_session)} but the "
+        f"trigger's isSessionsEnabled is {_setting(sessions)}; set is_sessions_enabled={requires_session} "
+        "on the trigger, or change the entity (devhost.namespace.json, contracts.topology) and start again"
+    )

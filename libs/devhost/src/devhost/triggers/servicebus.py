@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from devhost.errors import DevhostError
 from devhost.indexing import FunctionInfo
 from devhost.provisioning import provision_app
+from devhost.session_settings import check_trigger_sessions
 from devhost.state import StateLayout
 from devhost.triggers.base import AppContext
 from devhost.triggers.servicebus_messages import (
@@ -130,7 +131,7 @@ class ServiceBusTrigger:
                 )
             else:
                 entity = self._bus.get_queue(self.entity)
-            self._check_sessions(entity.requires_session)
+            check_trigger_sessions(self.function.name, self.entity, entity.requires_session, self.sessions)
         except BaseException:  # the function is in error: its trigger is never stopped
             self._bus.close()
             self._executor.shutdown(wait=False)
@@ -145,18 +146,6 @@ class ServiceBusTrigger:
             self._loops.append(asyncio.create_task(self._receive_loop(), name=f"{name}:receive"))
         self._loops.append(asyncio.create_task(self._renew_loop(), name=f"{name}:renew"))
         self._loops.append(asyncio.create_task(self._settle_loop(), name=f"{name}:settle"))
-
-    def _check_sessions(self, requires_session: bool) -> None:
-        """Raises DevhostError when the entity's requiresSession is not the trigger's
-        isSessionsEnabled: no receive could ever succeed (as the Azure listener fails to start)."""
-        if requires_session == self.sessions:
-            return
-        raise DevhostError(
-            f"function {self.function.name!r}: '{self.entity}' has requiresSession="
-            f"{str(requires_session).lower()} but the trigger's isSessionsEnabled is "
-            f"{str(self.sessions).lower()}; set is_sessions_enabled={requires_session} on the trigger, "
-            "or change the entity (devhost.namespace.json, contracts.topology) and start again"
-        )
 
     async def stop(self, drain: bool) -> None:
         """Stop receiving; with ``drain``, let running invocations finish and settle them."""
